@@ -1,0 +1,43 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/pupa-formats-guest.dir/formats/bochs.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/bochs.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/cloop.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/cloop.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/common.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/common.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/dmg.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/dmg.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/drivers.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/drivers.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/luks.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/luks.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/parallels.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/parallels.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/path.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/path.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/qcow.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/qcow.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/qcow2.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/qcow2.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/qed.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/qed.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/raw.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/raw.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/vdi.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/vdi.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/vhdx.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/vhdx.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/vmdk.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/vmdk.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/formats/vpc.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/formats/vpc.c.o.d"
+  "CMakeFiles/pupa-formats-guest.dir/ops/info.c.o"
+  "CMakeFiles/pupa-formats-guest.dir/ops/info.c.o.d"
+  "libpupa-formats-guest.a"
+  "libpupa-formats-guest.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/pupa-formats-guest.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libpupa-formats-guest.a"
+)

@@ -1,0 +1,43 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/pupa-formats-host.dir/formats/bochs.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/bochs.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/cloop.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/cloop.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/common.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/common.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/dmg.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/dmg.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/drivers.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/drivers.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/luks.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/luks.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/parallels.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/parallels.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/path.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/path.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/qcow.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/qcow.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/qcow2.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/qcow2.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/qed.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/qed.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/raw.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/raw.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/vdi.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/vdi.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/vhdx.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/vhdx.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/vmdk.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/vmdk.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/formats/vpc.c.o"
+  "CMakeFiles/pupa-formats-host.dir/formats/vpc.c.o.d"
+  "CMakeFiles/pupa-formats-host.dir/ops/info.c.o"
+  "CMakeFiles/pupa-formats-host.dir/ops/info.c.o.d"
+  "libpupa-formats-host.a"
+  "libpupa-formats-host.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/pupa-formats-host.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

@@ -1,0 +1,2 @@
+# Empty dependencies file for pupa-guest-libc-host.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,22 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/tests/tools/pupa-hostinfo.c" "tests/CMakeFiles/pupa-hostinfo.dir/tools/pupa-hostinfo.c.o" "gcc" "tests/CMakeFiles/pupa-hostinfo.dir/tools/pupa-hostinfo.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/main/build/guest/CMakeFiles/pupa-formats-host.dir/DependInfo.cmake"
+  "/work/main/build/vmm/CMakeFiles/pupa-host.dir/DependInfo.cmake"
+  "/work/main/build/protocol/CMakeFiles/pupa-protocol.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")

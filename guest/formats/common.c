@@ -1,0 +1,96 @@
+/* common.c: helpers every format parser uses (reads, tree builders, errors, paths). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "format.h"
+
+const struct fmt_driver *fmt_find(const char *name)
+{
+    for (size_t i = 0; fmt_drivers[i]; i++) {
+        if (strcmp(fmt_drivers[i]->name, name) == 0)
+            return fmt_drivers[i];
+    }
+    return NULL;
+}
+
+int fmt_read(const struct fmt_io *io, struct fmt_info *info, uint64_t off, void *buf, size_t len)
+{
+    if (io->read(io->ctx, off, buf, len) != 0)
+        return fmt_fail(info, "Could not read image: Input/output error");
+    return 0;
+}
+
+static void node(struct fmt_info *info, enum fmt_node_kind kind, const char *key, const char *str,
+                 int64_t i, uint64_t u, bool b)
+{
+    if (info->sink && info->sink->node)
+        info->sink->node(info->sink->ctx, kind, key, str, i, u, b);
+}
+
+void fmt_str(struct fmt_info *info, const char *key, const char *val)
+{
+    node(info, FMT_NODE_STRING, key, val, 0, 0, false);
+}
+
+void fmt_int(struct fmt_info *info, const char *key, int64_t val)
+{
+    node(info, FMT_NODE_INT, key, NULL, val, 0, false);
+}
+
+void fmt_uint(struct fmt_info *info, const char *key, uint64_t val)
+{
+    node(info, FMT_NODE_UINT, key, NULL, 0, val, false);
+}
+
+void fmt_bool(struct fmt_info *info, const char *key, bool val)
+{
+    node(info, FMT_NODE_BOOL, key, NULL, 0, 0, val);
+}
+
+void fmt_dict(struct fmt_info *info, const char *key)
+{
+    node(info, FMT_NODE_DICT, key, NULL, 0, 0, false);
+}
+
+void fmt_list(struct fmt_info *info, const char *key)
+{
+    node(info, FMT_NODE_LIST, key, NULL, 0, 0, false);
+}
+
+void fmt_end(struct fmt_info *info)
+{
+    node(info, FMT_NODE_END, NULL, NULL, 0, 0, false);
+}
+
+void fmt_snapshot(struct fmt_info *info, const struct fmt_snapshot *sn)
+{
+    info->snapshot_count++;
+    if (info->sink && info->sink->snapshot)
+        info->sink->snapshot(info->sink->ctx, sn);
+}
+
+void fmt_finding(struct fmt_info *info, const char *check, const char *detail_fmt, ...)
+{
+    char detail[FMT_PATH_MAX + 128];
+    va_list ap;
+
+    va_start(ap, detail_fmt);
+    vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+    va_end(ap);
+    if (info->sink && info->sink->finding)
+        info->sink->finding(info->sink->ctx, check, detail);
+}
+
+int fmt_fail(struct fmt_info *info, const char *fmt, ...)
+{
+    va_list ap;
+
+    /* the first error wins: it is the cause, later ones are consequences */
+    if (info->error[0] != '\0')
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(info->error, sizeof(info->error), fmt, ap);
+    va_end(ap);
+    return -1;
+}

@@ -1,0 +1,18 @@
+/* main.c: the pupa guest: run the operation VmmConfig asks for. */
+#include <string.h>
+
+#include "ops/ops.h"
+#include "rt.h"
+
+int guest_main(const pupa_VmmConfig *cfg)
+{
+    if (strcmp(cfg->operation, "selftest") == 0)
+        return op_selftest(cfg);
+    rt_log("guest: unknown operation '%s'", cfg->operation);
+    pupa_GuestMessage m;
+    pupa_msg_error(&m, cfg->operation, "", 0, 1, "unknown operation");
+    rt_send(&m);
+    pupa_msg_complete(&m, cfg->operation, 0, false);
+    rt_send(&m);
+    return PUPA_EXIT_FAILURE;
+}

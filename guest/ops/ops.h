@@ -1,0 +1,9 @@
+/* ops.h: the operations the pupa guest runs (VmmConfig.operation). */
+#ifndef PUPA_GUEST_OPS_H
+#define PUPA_GUEST_OPS_H
+
+#include "pupa/protocol.h"
+
+int op_selftest(const pupa_VmmConfig *cfg);
+
+#endif

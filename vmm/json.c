@@ -1,0 +1,258 @@
+/* json.c: qemu-compatible JSON writer (see json.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+void sb_init(struct strbuf *b)
+{
+    b->s = NULL;
+    b->len = b->cap = 0;
+}
+
+void sb_free(struct strbuf *b)
+{
+    free(b->s);
+    sb_init(b);
+}
+
+void sb_add(struct strbuf *b, const char *s, size_t n)
+{
+    if (b->cap - b->len <= n) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len <= n)
+            cap *= 2;
+        b->s = xrealloc(b->s, cap);
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void sb_puts(struct strbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(small)) {
+        sb_add(b, small, (size_t)n);
+        return;
+    }
+    char *big = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_add(b, big, (size_t)n);
+    free(big);
+}
+
+/* Decode one UTF-8 code point like qemu's mod_utf8_codepoint(); returns the
+ * bytes used and sets *cp, or *cp = -1 for an invalid sequence. */
+static size_t utf8_decode(const unsigned char *s, size_t n, long *cp)
+{
+    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t len;
+    uint32_t c;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xe0) == 0xc0) {
+        len = 2;
+        c = s[0] & 0x1f;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        len = 3;
+        c = s[0] & 0x0f;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        len = 4;
+        c = s[0] & 0x07;
+    } else {
+        *cp = -1;
+        return 1;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if (i >= n || (s[i] & 0xc0) != 0x80) {
+            *cp = -1;
+            return i;
+        }
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min_cp[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        *cp = -1;
+    else
+        *cp = (long)c;
+    return len;
+}
+
+void json_quote(struct strbuf *b, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    sb_add(b, "\"", 1);
+    while (i < len) {
+        long cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        i += n;
+        switch (cp) {
+        case '"':
+            sb_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            sb_add(b, "\\\\", 2);
+            break;
+        case '\b':
+            sb_add(b, "\\b", 2);
+            break;
+        case '\f':
+            sb_add(b, "\\f", 2);
+            break;
+        case '\n':
+            sb_add(b, "\\n", 2);
+            break;
+        case '\r':
+            sb_add(b, "\\r", 2);
+            break;
+        case '\t':
+            sb_add(b, "\\t", 2);
+            break;
+        default:
+            if (cp < 0)
+                cp = 0xfffd;
+            if (cp >= 0x20 && cp < 0x7f) {
+                char c = (char)cp;
+                sb_add(b, &c, 1);
+            } else if (cp >= 0x10000) {
+                long v = cp - 0x10000;
+                sb_printf(b, "\\u%04lX\\u%04lX", 0xd800 | (v >> 10), 0xdc00 | (v & 0x3ff));
+            } else {
+                sb_printf(b, "\\u%04lX", cp);
+            }
+        }
+    }
+    sb_add(b, "\"", 1);
+}
+
+void json_init(struct json_writer *w, struct strbuf *out, bool pretty)
+{
+    memset(w, 0, sizeof(*w));
+    w->out = out;
+    w->pretty = pretty;
+}
+
+static void newline(struct json_writer *w)
+{
+    if (w->pretty)
+        sb_printf(w->out, "\n%*s", 4 * w->depth, "");
+}
+
+static void comma_name(struct json_writer *w, const char *key)
+{
+    if (w->need_comma) {
+        sb_add(w->out, ",", 1);
+        newline(w);
+    } else {
+        if (w->depth > 0)
+            newline(w);
+        w->need_comma = true;
+    }
+    if (w->depth > 0 && !w->is_array[w->depth - 1]) {
+        json_quote(w->out, key ? key : "", key ? strlen(key) : 0);
+        sb_puts(w->out, w->pretty ? ": " : ":");
+    }
+}
+
+static void enter(struct json_writer *w, bool array)
+{
+    if (w->depth < JSON_MAX_DEPTH)
+        w->is_array[w->depth] = array;
+    w->depth++;
+    w->need_comma = false;
+}
+
+static void leave(struct json_writer *w, char close)
+{
+    w->depth--;
+    newline(w);
+    sb_add(w->out, &close, 1);
+    w->need_comma = true;
+}
+
+void json_begin_object(struct json_writer *w, const char *key)
+{
+    comma_name(w, key);
+    sb_add(w->out, "{", 1);
+    enter(w, false);
+}
+
+void json_end_object(struct json_writer *w)
+{
+    leave(w, '}');
+}
+
+void json_begin_array(struct json_writer *w, const char *key)
+{
+    comma_name(w, key);
+    sb_add(w->out, "[", 1);
+    enter(w, true);
+}
+
+void json_end_array(struct json_writer *w)
+{
+    leave(w, ']');
+}
+
+void json_strn(struct json_writer *w, const char *key, const char *val, size_t len)
+{
+    comma_name(w, key);
+    json_quote(w->out, val, len);
+}
+
+void json_str(struct json_writer *w, const char *key, const char *val)
+{
+    json_strn(w, key, val ? val : "", val ? strlen(val) : 0);
+}
+
+void json_int(struct json_writer *w, const char *key, int64_t val)
+{
+    comma_name(w, key);
+    sb_printf(w->out, "%lld", (long long)val);
+}
+
+void json_uint(struct json_writer *w, const char *key, uint64_t val)
+{
+    comma_name(w, key);
+    sb_printf(w->out, "%llu", (unsigned long long)val);
+}
+
+void json_bool(struct json_writer *w, const char *key, bool val)
+{
+    comma_name(w, key);
+    sb_puts(w->out, val ? "true" : "false");
+}
+
+void json_double(struct json_writer *w, const char *key, double val)
+{
+    comma_name(w, key);
+    sb_printf(w->out, "%.17g", val);
+}
+
+void json_null(struct json_writer *w, const char *key)
+{
+    comma_name(w, key);
+    sb_puts(w->out, "null");
+}
