@@ -90,4 +90,5 @@ set(CMAKE_DEPEND_INFO_FILES
   "guest/CMakeFiles/pupa-guest.dir/DependInfo.cmake"
   "vmm/CMakeFiles/pupa-host.dir/DependInfo.cmake"
   "tests/CMakeFiles/pupa-hostinfo.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_fmt_raw.dir/DependInfo.cmake"
   )
