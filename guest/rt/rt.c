@@ -8,10 +8,6 @@
 
 uint64_t rt_ram_top;
 
-/* FS points here: nanopb's runtime (Debian's hosted build) keeps its stack
- * canary at %fs:0x28. */
-__attribute__((aligned(64))) uint64_t rt_tls[8] = {0, 0, 0, 0, 0, 0x7075706163616e72ull, 0, 0};
-
 #define RT_STACK_SIZE (1024 * 1024)
 extern char _end[];
 static uint64_t heap_next;
@@ -23,13 +19,49 @@ void rt_exit(int status)
     rt_flush();
     for (;;) {
         outl(PUPA_PORT_EXIT, (uint32_t)status);
-        __asm__ volatile("cli; hlt");
+        __asm__ volatile("pause"); /* the VMM stops the guest on that write */
     }
+}
+
+/* One exit per transfer through the VMM's bulk port (pupa/abi.h). */
+static size_t bulk(uint16_t port, uint16_t dir, const void *buf, size_t len)
+{
+    static volatile struct pupa_bulk desc;
+    desc.buf = (uint64_t)(uintptr_t)buf;
+    desc.len = (uint32_t)len;
+    desc.port = port;
+    desc.dir = dir;
+    desc.done = 0;
+    desc.status = 1;
+    __asm__ volatile("" ::: "memory");
+    outl(PUPA_PORT_BULK, (uint32_t)(uintptr_t)&desc);
+    __asm__ volatile("" ::: "memory");
+    return desc.status == 0 ? desc.done : 0;
+}
+
+static void serial_send(uint16_t port, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        size_t n = len < PUPA_BULK_MAX ? len : PUPA_BULK_MAX;
+        if (bulk(port, PUPA_BULK_TX, p, n) != n) {
+            outsb(port, p, n); /* a VMM without the bulk port: plain string I/O */
+        }
+        p += n;
+        len -= n;
+    }
+}
+
+static void serial_recv(uint16_t port, void *buf, size_t len)
+{
+    size_t got = bulk(port, PUPA_BULK_RX, buf, len);
+    if (got < len)
+        insb(port, (uint8_t *)buf + got, len - got);
 }
 
 static void log_write(const char *s, size_t n)
 {
-    outsb(PUPA_PORT_COM2, s, n);
+    serial_send(PUPA_PORT_COM2, s, n);
 }
 
 void rt_log(const char *fmt, ...)
@@ -68,61 +100,6 @@ void __stack_chk_fail(void)
     rt_panic("stack smashing detected");
 }
 
-static const char *const exception_names[32] = {
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-    "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
-    "coprocessor segment overrun", "#TS invalid TSS", "#NP segment not present",
-    "#SS stack fault", "#GP general protection", "#PF page fault", "reserved",
-    "#MF x87 floating point", "#AC alignment check", "#MC machine check",
-    "#XM SIMD floating point", "#VE virtualization", "#CP control protection",
-};
-
-void rt_exception(uint64_t vector, uint64_t error, uint64_t rip);
-void rt_exception(uint64_t vector, uint64_t error, uint64_t rip)
-{
-    uint64_t cr2;
-    __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-    const char *name = vector < 32 && exception_names[vector] ? exception_names[vector] : "reserved";
-    if (vector == 14)
-        rt_log("guest: CPU exception %llu (%s) at rip 0x%llx, error 0x%llx, address 0x%llx",
-               (unsigned long long)vector, name, (unsigned long long)rip,
-               (unsigned long long)error, (unsigned long long)cr2);
-    else
-        rt_log("guest: CPU exception %llu (%s) at rip 0x%llx, error 0x%llx",
-               (unsigned long long)vector, name, (unsigned long long)rip,
-               (unsigned long long)error);
-    rt_exit(PUPA_EXIT_EXCEPTION + (int)(vector & 0x1f));
-}
-
-/* ------------------------------------------------------------ IDT */
-
-struct idt_entry {
-    uint16_t off0;
-    uint16_t sel;
-    uint8_t ist;
-    uint8_t type;
-    uint16_t off1;
-    uint32_t off2;
-    uint32_t zero;
-} __attribute__((packed));
-
-static struct idt_entry idt[32] __attribute__((aligned(16)));
-extern const uint64_t rt_exception_stubs[32];
-
-static void idt_setup(void)
-{
-    for (int i = 0; i < 32; i++) {
-        uint64_t a = rt_exception_stubs[i];
-        idt[i] = (struct idt_entry){(uint16_t)a,         PUPA_GDT_CODE_SEL, 0, 0x8e,
-                                    (uint16_t)(a >> 16), (uint32_t)(a >> 32), 0};
-    }
-    struct {
-        uint16_t limit;
-        uint64_t base;
-    } __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
-}
-
 /* ------------------------------------------------------------ allocation */
 
 void *rt_alloc(size_t size, size_t align)
@@ -155,7 +132,7 @@ static size_t tx_len;
 void rt_flush(void)
 {
     if (tx_len) {
-        outsb(PUPA_PORT_COM1, tx_buf, tx_len);
+        serial_send(PUPA_PORT_COM1, tx_buf, tx_len);
         tx_len = 0;
     }
 }
@@ -163,7 +140,7 @@ void rt_flush(void)
 void rt_send_raw(const void *buf, size_t len)
 {
     rt_flush();
-    outsb(PUPA_PORT_COM1, buf, len);
+    serial_send(PUPA_PORT_COM1, buf, len);
 }
 
 void rt_send(const pupa_GuestMessage *m)
@@ -193,13 +170,19 @@ static pupa_VmmConfig config;
 static bool read_config(void)
 {
     static uint8_t frame[PUPA_FRAME_MAX];
-    insb(PUPA_PORT_COM1, frame, PUPA_FRAME_HEADER);
+    /* the whole frame usually arrives in one bulk read */
+    size_t got = bulk(PUPA_PORT_COM1, PUPA_BULK_RX, frame, sizeof(frame));
+    if (got < PUPA_FRAME_HEADER) {
+        insb(PUPA_PORT_COM1, frame + got, PUPA_FRAME_HEADER - got);
+        got = PUPA_FRAME_HEADER;
+    }
     size_t payload = (size_t)frame[0] | ((size_t)frame[1] << 8);
     if (payload > PUPA_FRAME_MAX_PAYLOAD) {
         rt_log("guest: VmmConfig frame of %zu bytes is over the limit", payload);
         return false;
     }
-    insb(PUPA_PORT_COM1, frame + PUPA_FRAME_HEADER, payload);
+    if (got < PUPA_FRAME_HEADER + payload)
+        serial_recv(PUPA_PORT_COM1, frame + got, PUPA_FRAME_HEADER + payload - got);
     size_t used = 0;
     const char *why = NULL;
     pupa_frame_status st = pupa_frame_decode(pupa_VmmConfig_fields, &config, frame,
@@ -215,7 +198,6 @@ static bool read_config(void)
 void rt_start(void);
 void rt_start(void)
 {
-    idt_setup();
     heap_next = (uint64_t)(uintptr_t)_end;
     if (!read_config())
         rt_exit(PUPA_EXIT_BAD_CONFIG);

@@ -1,0 +1,32 @@
+/* accel.h: execution backends (KVM, CPU emulator) behind one small interface.
+ * A backend runs the vCPU and turns guest port and MMIO accesses into calls of
+ * the machine's exit handlers (vm_pio, vm_mmio, ...); devices never know which
+ * backend runs. */
+#ifndef PUPA_ACCEL_H
+#define PUPA_ACCEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+
+struct accel_ops {
+    const char *name; /* "kvm", "emu" */
+    /* Create the VM/engine and map vm->ram at guest address 0. 0 or -1 (vm->fail set). */
+    int (*init)(struct vm *vm);
+    /* Long-mode entry: boot structures are already in RAM (vm_boot). */
+    int (*set_entry)(struct vm *vm, uint64_t rip, uint64_t rsp);
+    /* Run until the guest stops (vm->state leaves VM_RUNNING). 0 or -1. */
+    int (*run)(struct vm *vm);
+    /* Async-signal-safe: make a running vCPU return to the run loop soon. */
+    void (*kick)(struct vm *vm);
+    void (*destroy)(struct vm *vm);
+};
+
+extern const struct accel_ops accel_kvm_ops;
+extern const struct accel_ops accel_emu_ops;
+
+/* True when /dev/kvm opens and speaks the API pupa needs. */
+bool accel_kvm_available(void);
+
+#endif

@@ -1,0 +1,226 @@
+/* accel_emu.c: the CPU-emulation backend (Unicorn), for hosts without /dev/kvm.
+ * The same RAM is mapped into the emulator; IN/OUT instructions and accesses
+ * outside RAM come back through hooks to the same exit handlers as KVM's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+#include "util.h"
+#include "vm.h"
+
+/* All guest-physical space below 4 GiB that is not RAM is one MMIO window;
+ * vm_mmio() finds the device or logs an unknown access. */
+struct emu_window {
+    struct vm *vm;
+    uint64_t base;
+};
+
+struct emu_state {
+    uc_engine *uc;
+    uc_hook hook_in, hook_out, hook_intr, hook_bad;
+    uint64_t rip;
+    struct emu_window window;
+};
+
+/* Emulation runs in slices so timeouts and interrupts are seen promptly. */
+#define EMU_SLICE_US 100000
+
+#define EMU_FAIL(vm, what, err)                                                                    \
+    (snprintf((vm)->fail, sizeof((vm)->fail), "emu: %s: %s", what, uc_strerror(err)), -1)
+
+static void emu_stop_if_done(uc_engine *uc, struct vm *vm)
+{
+    if (vm->state != VM_RUNNING)
+        uc_emu_stop(uc);
+}
+
+static uint32_t emu_in(uc_engine *uc, uint32_t port, int size, void *opaque)
+{
+    struct vm *vm = opaque;
+    uint8_t data[4] = {0};
+    vm->exits++;
+    vm_pio(vm, (uint16_t)port, data, (uint32_t)size, 1, false);
+    emu_stop_if_done(uc, vm);
+    uint32_t v = 0;
+    memcpy(&v, data, (size_t)size);
+    return v;
+}
+
+static void emu_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
+{
+    struct vm *vm = opaque;
+    uint8_t data[4];
+    memcpy(data, &value, 4);
+    vm->exits++;
+    vm_pio(vm, (uint16_t)port, data, (uint32_t)size, 1, true);
+    emu_stop_if_done(uc, vm);
+}
+
+static uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+{
+    struct emu_window *w = opaque;
+    uint8_t data[8] = {0};
+    w->vm->exits++;
+    vm_mmio(w->vm, w->base + offset, data, size > 8 ? 8 : size, false);
+    emu_stop_if_done(uc, w->vm);
+    uint64_t v = 0;
+    memcpy(&v, data, 8);
+    return v;
+}
+
+static void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
+                           void *opaque)
+{
+    struct emu_window *w = opaque;
+    uint8_t data[8];
+    memcpy(data, &value, 8);
+    w->vm->exits++;
+    vm_mmio(w->vm, w->base + offset, data, size > 8 ? 8 : size, true);
+    emu_stop_if_done(uc, w->vm);
+}
+
+/* The emulator reports CPU exceptions here instead of delivering them. */
+static void emu_intr(uc_engine *uc, uint32_t intno, void *opaque)
+{
+    struct vm *vm = opaque;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    vm_fail(vm, "guest crashed: CPU exception %u (%s) at rip 0x%llx", intno,
+            vm_exception_name(intno), (unsigned long long)rip);
+    uc_emu_stop(uc);
+}
+
+static bool emu_bad_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                        void *opaque)
+{
+    (void)value;
+    struct vm *vm = opaque;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    vm_fail(vm, "guest %s %d bytes at 0x%llx outside its address space (rip 0x%llx)",
+            type == UC_MEM_FETCH_UNMAPPED ? "fetched" : type == UC_MEM_WRITE_UNMAPPED ? "wrote"
+                                                                                     : "read",
+            size, (unsigned long long)addr, (unsigned long long)rip);
+    return false;
+}
+
+static int emu_init(struct vm *vm)
+{
+    struct emu_state *e = xcalloc(1, sizeof(*e));
+    vm->accel_state = e;
+    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc);
+    if (err != UC_ERR_OK)
+        return EMU_FAIL(vm, "uc_open", err);
+    err = uc_mem_map_ptr(e->uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
+    if (err != UC_ERR_OK)
+        return EMU_FAIL(vm, "uc_mem_map_ptr", err);
+    e->window = (struct emu_window){vm, vm->ram_size};
+    err = uc_mmio_map(e->uc, vm->ram_size, PUPA_IDENTITY_MAP_TOP - vm->ram_size, emu_mmio_read,
+                      &e->window, emu_mmio_write, &e->window);
+    if (err != UC_ERR_OK)
+        return EMU_FAIL(vm, "uc_mmio_map", err);
+    err = uc_hook_add(e->uc, &e->hook_in, UC_HOOK_INSN, (void *)emu_in, vm, 1, 0, UC_X86_INS_IN);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(e->uc, &e->hook_out, UC_HOOK_INSN, (void *)emu_out, vm, 1, 0,
+                          UC_X86_INS_OUT);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(e->uc, &e->hook_intr, UC_HOOK_INTR, (void *)emu_intr, vm, 1, 0);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(e->uc, &e->hook_bad, UC_HOOK_MEM_INVALID, (void *)emu_bad_mem, vm, 1, 0);
+    if (err != UC_ERR_OK)
+        return EMU_FAIL(vm, "uc_hook_add", err);
+    return 0;
+}
+
+static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
+{
+    struct emu_state *e = vm->accel_state;
+    uc_engine *uc = e->uc;
+    /* Unicorn's 64-bit mode is flat (no paging needed); enable SSE like KVM and
+     * run the guest in ring 3 with IOPL 3, from the same GDT as under KVM. */
+    uint64_t cr0 = 0, cr4 = 0;
+    uc_reg_read(uc, UC_X86_REG_CR0, &cr0);
+    uc_reg_read(uc, UC_X86_REG_CR4, &cr4);
+    cr0 = (cr0 & ~((1ull << 2) | (1ull << 3))) | (1ull << 1); /* clear EM, TS; set MP */
+    cr4 |= (1ull << 9) | (1ull << 10);                       /* OSFXSR, OSXMMEXCPT */
+    uc_x86_mmr gdtr = {0, PUPA_BOOT_GDT, PUPA_GDT_ENTRIES * 8 - 1, 0};
+    uc_x86_mmr idtr = {0, PUPA_BOOT_IDT, 32 * 16 - 1, 0};
+    uint64_t fs_base = PUPA_BOOT_TLS, rflags = 0x2 | (3u << 12);
+    uint64_t cs = PUPA_GDT_CODE_SEL, ds = PUPA_GDT_DATA_SEL;
+    struct {
+        int reg;
+        const void *val;
+    } writes[] = {
+        {UC_X86_REG_CR0, &cr0},   {UC_X86_REG_CR4, &cr4},   {UC_X86_REG_GDTR, &gdtr},
+        {UC_X86_REG_IDTR, &idtr}, {UC_X86_REG_SS, &ds},     {UC_X86_REG_DS, &ds},
+        {UC_X86_REG_ES, &ds},     {UC_X86_REG_CS, &cs},     {UC_X86_REG_FS_BASE, &fs_base},
+        {UC_X86_REG_RSP, &rsp},   {UC_X86_REG_EFLAGS, &rflags},
+    };
+    for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+        uc_err err = uc_reg_write(uc, writes[i].reg, writes[i].val);
+        if (err != UC_ERR_OK) {
+            char what[48];
+            snprintf(what, sizeof(what), "uc_reg_write(%d)", writes[i].reg);
+            return EMU_FAIL(vm, what, err);
+        }
+    }
+    e->rip = rip;
+    return 0;
+}
+
+static void emu_kick(struct vm *vm)
+{
+    (void)vm; /* the run loop sees vm->kicked at the end of the current slice */
+}
+
+static int emu_run(struct vm *vm)
+{
+    struct emu_state *e = vm->accel_state;
+    while (vm->state == VM_RUNNING) {
+        uc_err err = uc_emu_start(e->uc, e->rip, 0, EMU_SLICE_US, 0);
+        if (err != UC_ERR_OK) {
+            uint64_t rip = 0;
+            uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
+            vm_fail(vm, "guest stopped in the emulator at rip 0x%llx: %s",
+                    (unsigned long long)rip, uc_strerror(err));
+            return 0;
+        }
+        uc_reg_read(e->uc, UC_X86_REG_RIP, &e->rip);
+        if (vm->state != VM_RUNNING)
+            break;
+        /* a slice that ends on HLT (interrupts are off: the guest can never wake) */
+        uint8_t *op = vm_gpa(vm, e->rip - 1, 1);
+        if (op && *op == 0xf4) {
+            size_t timed_out = 0;
+            uc_query(e->uc, UC_QUERY_TIMEOUT, &timed_out);
+            if (!timed_out) {
+                vm_fail(vm, "guest halted (HLT) without reporting an exit status");
+                break;
+            }
+        }
+        vm->kicked = 1;
+        vm_check_kick(vm);
+    }
+    return 0;
+}
+
+static void emu_destroy(struct vm *vm)
+{
+    struct emu_state *e = vm->accel_state;
+    if (!e)
+        return;
+    if (e->uc)
+        uc_close(e->uc);
+    free(e);
+    vm->accel_state = NULL;
+}
+
+const struct accel_ops accel_emu_ops = {
+    .name = "emu",
+    .init = emu_init,
+    .set_entry = emu_set_entry,
+    .run = emu_run,
+    .kick = emu_kick,
+    .destroy = emu_destroy,
+};

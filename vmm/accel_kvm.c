@@ -1,0 +1,245 @@
+/* accel_kvm.c: the KVM backend: one VM, one vCPU entered directly in long mode. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vm.h"
+
+struct kvm_state {
+    int kvm_fd, vm_fd, vcpu_fd;
+    struct kvm_run *run;
+    size_t run_size;
+};
+
+#define KVM_FAIL(vm, what)                                                                         \
+    (snprintf((vm)->fail, sizeof((vm)->fail), "kvm: %s: %s", what, strerror(errno)), -1)
+
+bool accel_kvm_available(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
+    close(fd);
+    return ok;
+}
+
+static int kvm_set_cpuid(struct vm *vm, struct kvm_state *k)
+{
+    int n = 128;
+    struct kvm_cpuid2 *cpuid = xcalloc(1, sizeof(*cpuid) + (size_t)n * sizeof(cpuid->entries[0]));
+    cpuid->nent = (uint32_t)n;
+    if (ioctl(k->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+        free(cpuid);
+        return KVM_FAIL(vm, "KVM_GET_SUPPORTED_CPUID");
+    }
+    int rc = ioctl(k->vcpu_fd, KVM_SET_CPUID2, cpuid);
+    free(cpuid);
+    return rc < 0 ? KVM_FAIL(vm, "KVM_SET_CPUID2") : 0;
+}
+
+static int kvm_init(struct vm *vm)
+{
+    struct kvm_state *k = xcalloc(1, sizeof(*k));
+    k->kvm_fd = k->vm_fd = k->vcpu_fd = -1;
+    vm->accel_state = k;
+
+    k->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (k->kvm_fd < 0)
+        return KVM_FAIL(vm, "open /dev/kvm");
+    if (ioctl(k->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+        snprintf(vm->fail, sizeof(vm->fail), "kvm: unsupported KVM API version");
+        return -1;
+    }
+    k->vm_fd = ioctl(k->kvm_fd, KVM_CREATE_VM, 0);
+    if (k->vm_fd < 0)
+        return KVM_FAIL(vm, "KVM_CREATE_VM");
+    /* Intel needs a TSS region below 4 GiB even when never entering real mode */
+    ioctl(k->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul);
+    struct kvm_userspace_memory_region mem = {
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = vm->ram_size,
+        .userspace_addr = (uint64_t)(uintptr_t)vm->ram,
+    };
+    if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &mem) < 0)
+        return KVM_FAIL(vm, "KVM_SET_USER_MEMORY_REGION");
+    k->vcpu_fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, 0);
+    if (k->vcpu_fd < 0)
+        return KVM_FAIL(vm, "KVM_CREATE_VCPU");
+    int sz = ioctl(k->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (sz < (int)sizeof(struct kvm_run))
+        return KVM_FAIL(vm, "KVM_GET_VCPU_MMAP_SIZE");
+    k->run_size = (size_t)sz;
+    k->run = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, k->vcpu_fd, 0);
+    if (k->run == MAP_FAILED) {
+        k->run = NULL;
+        return KVM_FAIL(vm, "mmap kvm_run");
+    }
+    return kvm_set_cpuid(vm, k);
+}
+
+static int kvm_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
+{
+    struct kvm_state *k = vm->accel_state;
+    struct kvm_sregs sregs;
+    if (ioctl(k->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+        return KVM_FAIL(vm, "KVM_GET_SREGS");
+
+    /* ring 3, flat; ring 0 is only reached through the trampoline's gates */
+    struct kvm_segment code = {
+        .base = 0, .limit = 0xffffffff, .selector = PUPA_GDT_CODE_SEL,
+        .type = 0xb, .present = 1, .dpl = 3, .db = 0, .s = 1, .l = 1, .g = 1,
+    };
+    struct kvm_segment data = code;
+    data.selector = PUPA_GDT_DATA_SEL;
+    data.type = 0x3;
+    data.l = 0;
+    data.db = 1;
+    sregs.cs = code;
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+    sregs.fs.base = PUPA_BOOT_TLS;
+    sregs.tr = (struct kvm_segment){.base = PUPA_BOOT_TSS, .limit = PUPA_BOOT_TSS_LIMIT,
+                                    .selector = PUPA_GDT_TSS_SEL, .type = 0xb, .present = 1};
+    sregs.ldt = (struct kvm_segment){.type = 0x2, .present = 0, .unusable = 1};
+    sregs.gdt.base = PUPA_BOOT_GDT;
+    sregs.gdt.limit = PUPA_GDT_ENTRIES * 8 - 1;
+    sregs.idt.base = PUPA_BOOT_IDT;
+    sregs.idt.limit = 32 * 16 - 1;
+    sregs.cr3 = PUPA_BOOT_PML4;
+    sregs.cr4 = (1u << 5) | (1u << 9) | (1u << 10); /* PAE, OSFXSR, OSXMMEXCPT */
+    sregs.cr0 = (1u << 0) | (1u << 1) | (1u << 4) | (1u << 5) | (1u << 16) | (1u << 31);
+    /* PE, MP, ET, NE, WP, PG; EM and TS clear so SSE works */
+    sregs.efer = (1u << 8) | (1u << 10); /* LME, LMA */
+    if (ioctl(k->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+        return KVM_FAIL(vm, "KVM_SET_SREGS");
+
+    struct kvm_regs regs;
+    memset(&regs, 0, sizeof(regs));
+    regs.rip = rip;
+    regs.rsp = rsp;
+    regs.rflags = 0x2 | (3u << 12); /* IOPL 3: port I/O from ring 3 */
+    if (ioctl(k->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+        return KVM_FAIL(vm, "KVM_SET_REGS");
+    return 0;
+}
+
+static void kvm_kick(struct vm *vm)
+{
+    struct kvm_state *k = vm->accel_state;
+    if (k && k->run)
+        k->run->immediate_exit = 1;
+}
+
+static int kvm_handle_io(struct vm *vm, struct kvm_state *k)
+{
+    struct kvm_run *run = k->run;
+    uint64_t bytes = (uint64_t)run->io.size * run->io.count;
+    if (run->io.size == 0 || run->io.size > 4 || run->io.data_offset > k->run_size ||
+        bytes > k->run_size - run->io.data_offset) {
+        vm_fail(vm, "kvm: malformed I/O exit");
+        return -1;
+    }
+    uint8_t *data = (uint8_t *)run + run->io.data_offset;
+    vm_pio(vm, run->io.port, data, run->io.size, run->io.count,
+           run->io.direction == KVM_EXIT_IO_OUT);
+    return 0;
+}
+
+static int kvm_run_loop(struct vm *vm)
+{
+    struct kvm_state *k = vm->accel_state;
+    struct kvm_run *run = k->run;
+
+    while (vm->state == VM_RUNNING) {
+        int rc = ioctl(k->vcpu_fd, KVM_RUN, 0);
+        vm->exits++;
+        if (rc < 0) {
+            if (errno == EINTR || errno == EAGAIN) {
+                run->immediate_exit = 0;
+                vm_check_kick(vm);
+                continue;
+            }
+            vm_fail(vm, "kvm: KVM_RUN: %s", strerror(errno));
+            return -1;
+        }
+        switch (run->exit_reason) {
+        case KVM_EXIT_IO:
+            if (kvm_handle_io(vm, k) != 0)
+                return -1;
+            break;
+        case KVM_EXIT_MMIO:
+            if (run->mmio.len > sizeof(run->mmio.data)) {
+                vm_fail(vm, "kvm: malformed MMIO exit");
+                return -1;
+            }
+            vm_mmio(vm, run->mmio.phys_addr, run->mmio.data, run->mmio.len, run->mmio.is_write);
+            break;
+        case KVM_EXIT_HLT:
+            vm_fail(vm, "guest halted (HLT) without reporting an exit status");
+            break;
+        case KVM_EXIT_SHUTDOWN:
+            vm_fail(vm, "guest triple fault (shutdown): the CPU could not handle an exception");
+            break;
+        case KVM_EXIT_FAIL_ENTRY:
+            vm_fail(vm, "kvm: guest entry failed (hardware reason 0x%llx)",
+                    (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+            break;
+        case KVM_EXIT_INTERNAL_ERROR: {
+            struct kvm_regs regs;
+            memset(&regs, 0, sizeof(regs));
+            ioctl(k->vcpu_fd, KVM_GET_REGS, &regs);
+            vm_fail(vm, "kvm: internal error (suberror %u) at rip 0x%llx: the guest executed "
+                        "something KVM cannot emulate",
+                    run->internal.suberror, (unsigned long long)regs.rip);
+            if (getenv("PUPA_DEBUG_KVM"))
+                for (unsigned i = 0; i < run->internal.ndata && i < 16; i++)
+                    fprintf(stderr, "kvm internal data[%u] = 0x%llx\n", i,
+                            (unsigned long long)run->internal.data[i]);
+            break;
+        }
+        case KVM_EXIT_INTR:
+            vm_check_kick(vm);
+            break;
+        default:
+            vm_fail(vm, "kvm: unexpected exit reason %u", run->exit_reason);
+            break;
+        }
+        if (vm->kicked)
+            vm_check_kick(vm);
+    }
+    return 0;
+}
+
+static void kvm_destroy(struct vm *vm)
+{
+    struct kvm_state *k = vm->accel_state;
+    if (!k)
+        return;
+    if (k->run)
+        munmap(k->run, k->run_size);
+    if (k->vcpu_fd >= 0)
+        close(k->vcpu_fd);
+    if (k->vm_fd >= 0)
+        close(k->vm_fd);
+    if (k->kvm_fd >= 0)
+        close(k->kvm_fd);
+    free(k);
+    vm->accel_state = NULL;
+}
+
+const struct accel_ops accel_kvm_ops = {
+    .name = "kvm",
+    .init = kvm_init,
+    .set_entry = kvm_set_entry,
+    .run = kvm_run_loop,
+    .kick = kvm_kick,
+    .destroy = kvm_destroy,
+};

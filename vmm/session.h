@@ -1,0 +1,58 @@
+/* session.h: run one throwaway guest: config in, frames out, result back. */
+#ifndef PUPA_SESSION_H
+#define PUPA_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pupa/protocol.h"
+#include "vm.h"
+
+#define SESSION_LOG_TAIL 8192
+#define SESSION_LOG_STREAM_CAP (16u * 1024 * 1024)
+
+struct session_disk {
+    const char *path;     /* as the user gave it */
+    int fd;               /* opened read-only by the caller */
+    uint64_t size;        /* exact byte length */
+    uint32_t sector_size; /* 512, 1024, 2048 or 4096 */
+};
+
+struct session_opts {
+    const struct accel_ops *accel;
+    uint64_t ram_size;
+    double timeout_s;
+    const uint8_t *elf;
+    size_t elf_len;
+    pupa_VmmConfig *config;       /* sent on COM1 before the guest starts */
+    struct session_disk *disks;   /* in VmmConfig.devices order */
+    int ndisks;
+    /* every guest frame, in order */
+    void (*on_message)(void *ctx, const pupa_GuestMessage *m);
+    void *ctx;
+    FILE *guest_log; /* stream COM2 here (capped), or NULL */
+    bool verbose;
+};
+
+struct session_result {
+    enum vm_state state;
+    int exit_status;
+    char error[640]; /* one line: why the guest failed; "" when it exited 0 */
+    uint64_t exits;
+    uint64_t frames;
+    double setup_s, run_s; /* VM creation + load, and boot to exit */
+    char log_tail[SESSION_LOG_TAIL];
+};
+
+/* Runs the guest to the end. Returns 0 when it exited with status 0. */
+int session_run(const struct session_opts *o, struct session_result *r);
+
+/* Pick a backend by name ("auto", "kvm", "emu"); NULL + message if unusable. */
+const struct accel_ops *session_pick_accel(const char *name, char *err, size_t errlen);
+
+/* The guest embedded in this binary. */
+extern const uint8_t pupa_guest_elf[];
+extern const uint8_t pupa_guest_elf_end[];
+
+#endif

@@ -1,0 +1,95 @@
+/* vm.h: one machine: guest RAM, device table, run loop and exit dispatch.
+ * Backend-free: accel_kvm.c / accel_emu.c call the exit handlers below. */
+#ifndef PUPA_VM_H
+#define PUPA_VM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accel.h"
+#include "pupa/abi.h"
+
+enum vm_state {
+    VM_RUNNING = 0,
+    VM_EXITED,  /* the guest wrote its status to PUPA_PORT_EXIT */
+    VM_FAILED,  /* the guest crashed, hung, halted or broke the protocol */
+    VM_STOPPED, /* the user interrupted it (SIGINT/SIGTERM) */
+};
+
+/* Port-mapped device: one callback for reads and writes of `size` bytes,
+ * repeated `count` times (string I/O); data holds size*count bytes. */
+struct vm_pio_dev {
+    uint16_t base, len;
+    void *opaque;
+    void (*io)(void *opaque, uint16_t offset, uint8_t *data, uint32_t size, uint32_t count,
+               bool is_write);
+};
+
+/* MMIO device window at base..base+len. */
+struct vm_mmio_dev {
+    uint64_t base, len;
+    void *opaque;
+    void (*io)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+};
+
+#define VM_MAX_PIO 8
+#define VM_MAX_MMIO PUPA_MAX_DEVICES
+
+struct vm {
+    uint8_t *ram;
+    uint64_t ram_size;
+    const struct accel_ops *accel;
+    void *accel_state;
+
+    struct vm_pio_dev pio[VM_MAX_PIO];
+    int npio;
+    struct vm_mmio_dev mmio[VM_MAX_MMIO];
+    int nmmio;
+
+    volatile enum vm_state state;
+    int exit_status;
+    char fail[512];
+    uint64_t exits;          /* returns to the VMM (KVM_RUN returns / emulator hook calls) */
+    uint64_t unknown_access; /* unknown port / MMIO accesses (logged, not fatal) */
+    uint64_t deadline_ns;    /* 0 = none */
+    volatile sig_atomic_t kicked;
+    bool verbose; /* log unknown accesses to stderr */
+};
+
+/* Create a machine with ram_size bytes of RAM on the given backend.
+ * Returns 0 or -1 with vm->fail set. */
+int vm_create(struct vm *vm, const struct accel_ops *accel, uint64_t ram_size);
+void vm_destroy(struct vm *vm);
+
+/* The one checked guest-physical accessor: a host pointer to [gpa, gpa+len)
+ * when the whole range is guest RAM, NULL otherwise (overflow-safe). */
+void *vm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* Load a static ELF64 (checked against RAM), write boot structures, set entry. */
+int vm_load_guest(struct vm *vm, const uint8_t *elf, size_t elf_len);
+
+void vm_add_pio(struct vm *vm, const struct vm_pio_dev *dev);
+void vm_add_mmio(struct vm *vm, const struct vm_mmio_dev *dev);
+
+/* Run until exit, failure, timeout or interruption. timeout_s <= 0: none. */
+int vm_run(struct vm *vm, double timeout_s);
+
+/* ---------------------------------------------------------------- exit handlers
+ * (called by the backends) */
+void vm_pio(struct vm *vm, uint16_t port, uint8_t *data, uint32_t size, uint32_t count,
+            bool is_write);
+void vm_mmio(struct vm *vm, uint64_t addr, uint8_t *data, uint32_t len, bool is_write);
+void vm_fail(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Called when the vCPU comes back for a kick: timeout or user interrupt. */
+void vm_check_kick(struct vm *vm);
+
+/* Stop the guest from outside (signal handlers): async-signal-safe. */
+void vm_interrupt(struct vm *vm);
+/* "#GP general protection" etc. */
+const char *vm_exception_name(unsigned vector);
+/* The machine this process is running right now, or NULL. */
+struct vm *vm_running(void);
+
+#endif
