@@ -8,6 +8,10 @@ int guest_main(const pupa_VmmConfig *cfg)
 {
     if (strcmp(cfg->operation, "selftest") == 0)
         return op_selftest(cfg);
+    if (strcmp(cfg->operation, "read") == 0)
+        return op_read(cfg);
+    if (strcmp(cfg->operation, "info") == 0)
+        return op_info(cfg);
     rt_log("guest: unknown operation '%s'", cfg->operation);
     pupa_GuestMessage m;
     pupa_msg_error(&m, cfg->operation, "", 0, 1, "unknown operation");

@@ -180,6 +180,11 @@ int session_run(const struct session_opts *o, struct session_result *r)
         r->state = VM_FAILED;
         goto out;
     }
+    if (o->before_run && o->before_run(o->ctx) != 0) {
+        snprintf(r->error, sizeof(r->error), "cannot prepare the worker (sandbox)");
+        r->state = VM_FAILED;
+        goto out;
+    }
     uint64_t t1 = now_ns();
     r->setup_s = (double)(t1 - t0) / 1e9;
     vm_run(&s->vm, o->timeout_s);
@@ -194,6 +199,16 @@ int session_run(const struct session_opts *o, struct session_result *r)
         r->state = VM_FAILED;
         snprintf(s->vm.fail, sizeof(s->vm.fail),
                  "protocol error: the guest exited in the middle of a frame");
+    }
+    for (int i = 0; i < PUPA_MAX_DEVICES; i++) {
+        if (!blk[i])
+            continue;
+        struct virtio_blk_stats bst;
+        virtio_blk_stats(blk[i], &bst);
+        r->bytes_read += bst.bytes_read;
+        r->blk_requests += bst.requests;
+        r->blk_notifies += bst.notifies;
+        r->blk_errors += bst.errors;
     }
     describe_outcome(s);
     rc = (r->state == VM_EXITED && r->exit_status == 0) ? 0 : -1;

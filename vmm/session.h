@@ -33,6 +33,9 @@ struct session_opts {
     void *ctx;
     FILE *guest_log; /* stream COM2 here (capped), or NULL */
     bool verbose;
+    /* called once the VM exists and the guest is loaded, before it runs
+     * (the worker enters its sandbox here); non-zero aborts the run */
+    int (*before_run)(void *ctx);
 };
 
 struct session_result {
@@ -41,6 +44,8 @@ struct session_result {
     char error[640]; /* one line: why the guest failed; "" when it exited 0 */
     uint64_t exits;
     uint64_t frames;
+    uint64_t bytes_read;   /* by the virtio-blk devices */
+    uint64_t blk_requests, blk_notifies, blk_errors;
     double setup_s, run_s; /* VM creation + load, and boot to exit */
     char log_tail[SESSION_LOG_TAIL];
 };

@@ -5,5 +5,7 @@
 #include "pupa/protocol.h"
 
 int op_selftest(const pupa_VmmConfig *cfg);
+int op_read(const pupa_VmmConfig *cfg);
+int op_info(const pupa_VmmConfig *cfg);
 
 #endif

@@ -1,0 +1,14 @@
+/* sandbox.h: the seccomp filter a worker enters once its VM exists: from then
+ * on it can compute, read its already-open image, run the vCPU and write to
+ * its pipe, but not open, create or execute anything. */
+#ifndef PUPA_SANDBOX_H
+#define PUPA_SANDBOX_H
+
+#include <stdbool.h>
+
+/* Returns 0, or -1 with a message on stderr. Does nothing (returns 0) in
+ * sanitizer builds, whose runtime needs more of the kernel. */
+int sandbox_enter(void);
+bool sandbox_supported(void);
+
+#endif
