@@ -1,7 +1,9 @@
 /* accel_emu.c: the CPU-emulation backend (Unicorn), for hosts without /dev/kvm.
  * The same RAM is mapped into the emulator; IN/OUT instructions and accesses
  * outside RAM come back through hooks to the same exit handlers as KVM's. */
+#include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicorn/unicorn.h>
@@ -18,13 +20,21 @@ struct emu_window {
 
 struct emu_state {
     uc_engine *uc;
+    pthread_t watchdog;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int running; /* the vCPU thread is inside uc_emu_start (under lock) */
+    volatile int stopped_by_watchdog;
     uc_hook hook_in, hook_out, hook_intr, hook_bad;
     uint64_t rip;
     struct emu_window window;
 };
 
-/* Emulation runs in slices so timeouts and interrupts are seen promptly. */
-#define EMU_SLICE_US 100000
+/* Emulation runs in one uc_emu_start() call: resuming after a stop can
+ * replay part of a translation block (seen with Unicorn 2.0.1), so the guest
+ * is only ever stopped for good. A watchdog thread stops it on a timeout or
+ * an interrupt. */
+#define EMU_WATCHDOG_NS 20000000
 
 #define EMU_FAIL(vm, what, err)                                                                    \
     (snprintf((vm)->fail, sizeof((vm)->fail), "emu: %s: %s", what, uc_strerror(err)), -1)
@@ -171,37 +181,72 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
 
 static void emu_kick(struct vm *vm)
 {
-    (void)vm; /* the run loop sees vm->kicked at the end of the current slice */
+    (void)vm; /* the watchdog sees vm->kicked within EMU_WATCHDOG_NS */
+}
+
+static void *emu_watchdog(void *arg)
+{
+    struct vm *vm = arg;
+    struct emu_state *e = vm->accel_state;
+    pthread_mutex_lock(&e->lock);
+    while (e->running) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += EMU_WATCHDOG_NS;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&e->wake, &e->lock, &until);
+        bool late = vm->deadline_ns && now_ns() >= vm->deadline_ns;
+        if (e->running && (vm->kicked || late || vm->state != VM_RUNNING)) {
+            e->stopped_by_watchdog = 1;
+            uc_emu_stop(e->uc);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
 }
 
 static int emu_run(struct vm *vm)
 {
     struct emu_state *e = vm->accel_state;
-    while (vm->state == VM_RUNNING) {
-        uc_err err = uc_emu_start(e->uc, e->rip, 0, EMU_SLICE_US, 0);
-        if (err != UC_ERR_OK) {
-            uint64_t rip = 0;
-            uc_reg_read(e->uc, UC_X86_REG_RIP, &rip);
-            vm_fail(vm, "guest stopped in the emulator at rip 0x%llx: %s",
-                    (unsigned long long)rip, uc_strerror(err));
-            return 0;
-        }
-        uc_reg_read(e->uc, UC_X86_REG_RIP, &e->rip);
-        if (vm->state != VM_RUNNING)
-            break;
-        /* a slice that ends on HLT (interrupts are off: the guest can never wake) */
-        uint8_t *op = vm_gpa(vm, e->rip - 1, 1);
-        if (op && *op == 0xf4) {
-            size_t timed_out = 0;
-            uc_query(e->uc, UC_QUERY_TIMEOUT, &timed_out);
-            if (!timed_out) {
-                vm_fail(vm, "guest halted (HLT) without reporting an exit status");
-                break;
-            }
-        }
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    e->running = 1;
+    e->stopped_by_watchdog = 0;
+    bool have_watchdog = pthread_create(&e->watchdog, NULL, emu_watchdog, vm) == 0;
+    uc_err err = uc_emu_start(e->uc, e->rip, 0, 0, 0);
+    pthread_mutex_lock(&e->lock);
+    e->running = 0;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    if (have_watchdog)
+        pthread_join(e->watchdog, NULL);
+    pthread_cond_destroy(&e->wake);
+    pthread_mutex_destroy(&e->lock);
+    uc_reg_read(e->uc, UC_X86_REG_RIP, &e->rip);
+    if (vm->state != VM_RUNNING)
+        return 0;
+    if (err != UC_ERR_OK) {
+        vm_fail(vm, "guest stopped in the emulator at rip 0x%llx: %s", (unsigned long long)e->rip,
+                uc_strerror(err));
+        return 0;
+    }
+    if (e->stopped_by_watchdog) {
         vm->kicked = 1;
         vm_check_kick(vm);
+        if (vm->state == VM_RUNNING)
+            vm_fail(vm, "guest stopped");
+        return 0;
     }
+    const uint8_t *op = vm_gpa(vm, e->rip - 1, 1);
+    if (op && *op == 0xf4)
+        vm_fail(vm, "guest halted (HLT) without reporting an exit status");
+    else
+        vm_fail(vm, "guest stopped unexpectedly in the emulator at rip 0x%llx",
+                (unsigned long long)e->rip);
     return 0;
 }
 

@@ -13,6 +13,8 @@
 struct progress {
     const char *device;
     uint64_t total, step, next;
+    uint64_t last; /* last value reported, to send each value once */
+    bool sent;
 };
 
 static void progress_init(struct progress *p, const char *device, uint64_t total, uint32_t percent)
@@ -23,12 +25,15 @@ static void progress_init(struct progress *p, const char *device, uint64_t total
     if (percent && p->step == 0)
         p->step = 1;
     p->next = p->step;
+    p->sent = false;
 }
 
 static void progress_report(struct progress *p, uint64_t done, bool force)
 {
-    if (!p->step || (!force && done < p->next))
+    if (!p->step || (!force && done < p->next) || (p->sent && done == p->last))
         return;
+    p->sent = true;
+    p->last = done;
     pupa_GuestMessage m;
     pupa_msg_progress(&m, "read", p->device, done, p->total);
     rt_send_now(&m);
