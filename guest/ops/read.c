@@ -26,6 +26,7 @@ static void progress_init(struct progress *p, const char *device, uint64_t total
         p->step = 1;
     p->next = p->step;
     p->sent = false;
+    p->last = 0;
 }
 
 static void progress_report(struct progress *p, uint64_t done, bool force)
