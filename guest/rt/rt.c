@@ -64,6 +64,11 @@ static void log_write(const char *s, size_t n)
     serial_send(PUPA_PORT_COM2, s, n);
 }
 
+void rt_log_raw(const void *buf, size_t len)
+{
+    serial_send(PUPA_PORT_COM2, buf, len);
+}
+
 void rt_log(const char *fmt, ...)
 {
     char line[512];

@@ -20,6 +20,9 @@ void rt_flush(void);
 /* Raw bytes on COM1, bypassing the frame encoder (test guests only). */
 void rt_send_raw(const void *buf, size_t len);
 
+/* Bytes on COM2 as they are (no formatting, no newline added). */
+void rt_log_raw(const void *buf, size_t len);
+
 /* One line of text on COM2, the guest log. */
 void rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
