@@ -229,6 +229,11 @@ static int emu_run(struct vm *vm)
     uc_reg_read(e->uc, UC_X86_REG_RIP, &e->rip);
     if (vm->state != VM_RUNNING)
         return 0;
+    if (err == UC_ERR_INSN_INVALID) {
+        vm_fail(vm, "guest crashed: CPU exception 6 (%s) at rip 0x%llx", vm_exception_name(6),
+                (unsigned long long)e->rip);
+        return 0;
+    }
     if (err != UC_ERR_OK) {
         vm_fail(vm, "guest stopped in the emulator at rip 0x%llx: %s", (unsigned long long)e->rip,
                 uc_strerror(err));

@@ -119,30 +119,17 @@ static void worker_on_term(int sig)
         vm_interrupt(vm);
 }
 
-/* Keep only the fds this worker needs, renumbered from 3. */
-static void worker_close_fds(struct job *j, int *wfd, FILE *log)
+/* Close every inherited descriptor this worker does not need (other
+ * workers' pipes, other images). */
+static void worker_close_fds(const struct job *j, int wfd, FILE *log)
 {
-    int keep[PUPA_MAX_DEVICES + 2], n = 0;
-    keep[n++] = *wfd;
-    for (size_t i = 0; i < j->nimg; i++)
-        keep[n++] = j->fds[i];
     int logfd = log ? fileno(log) : -1;
-    if (logfd > 2)
-        keep[n++] = logfd;
-    int high[PUPA_MAX_DEVICES + 2];
-    for (int i = 0; i < n; i++)
-        high[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 1000);
-    for (int fd = 3; fd < 1000; fd++)
-        close(fd);
-    for (int i = 0; i < n; i++) {
-        int low = fcntl(high[i], F_DUPFD_CLOEXEC, 3);
-        close(high[i]);
-        if (i == 0)
-            *wfd = low;
-        else if (keep[i] == logfd && logfd > 2)
-            dup2(low, logfd), close(low);
-        else
-            j->fds[i - 1] = low;
+    for (int fd = 3; fd < 1024; fd++) {
+        bool keep = fd == wfd || fd == logfd;
+        for (size_t i = 0; i < j->nimg && !keep; i++)
+            keep = fd == j->fds[i];
+        if (!keep)
+            close(fd);
     }
 }
 
@@ -154,7 +141,7 @@ static void worker_main(const struct batch_opts *o, struct job *j, int wfd)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = worker_on_term;
     sigaction(SIGTERM, &sa, NULL);
-    worker_close_fds(j, &wfd, o->guest_log);
+    worker_close_fds(j, wfd, o->guest_log);
 
     static pupa_VmmConfig cfg;
     static struct session_disk disks[PUPA_MAX_DEVICES];

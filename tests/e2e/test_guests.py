@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""test_guests.py PUPA GUESTDIR ACCEL CASE: boot one misbehaving test guest and
+check that the VMM reports the expected outcome, with the expected exit
+status, within the timeout, and survives."""
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pupatest import expect, fail, json_lines, need_accel, no_escapes, run  # noqa: E402
+
+
+def main():
+    pupa, guests, accel, case = sys.argv[1:5]
+    need_accel(accel)
+    elf = os.path.join(guests, f"guest-{case}.elf")
+    base = [pupa, "run", f"--accel={accel}", "--guest", elf, "--timeout", "3"]
+
+    if case == "scripted":
+        rc, out, err = run(base + ["--progress=json", "--operation", "scripted-op"])
+        expect(rc == 0, f"exit {rc}: {err}")
+        frames = json_lines(err)
+        kinds = [next(k for k in f if k not in ("elapsed", "image", "level")) for f in frames]
+        want = ["init", "capacity", "progress", "error", "info_result", "digest", "finding",
+                "info_node", "snapshot", "complete"]
+        expect(kinds == want, f"frame kinds {kinds}, want {want}")
+        f = {k: frames[i][k] for i, k in enumerate(kinds)}
+        expect(f["init"] == {"stage": "scripted", "device": "vda", "address": 0x1234}, f["init"])
+        expect(f["capacity"] == {"device": "vda", "sectors": 8, "bytes": 4096}, f["capacity"])
+        expect(f["progress"]["percent"] == 25 and f["progress"]["total"] == 200, f["progress"])
+        expect(f["error"]["message"] == "a scripted error" and f["error"]["sector"] == 7,
+               f["error"])
+        expect(f["digest"]["sha256"].startswith("deadbeef00"), f["digest"])
+        expect(f["finding"]["check"] == "scripted-check", f["finding"])
+        expect(f["snapshot"]["name"] == "snap", f["snapshot"])
+        # the guest echoes the operation it was given: proof it decoded VmmConfig
+        expect(f["complete"] == {"operation": "scripted-op", "count": 0, "success": True},
+               f["complete"])
+        levels = [fr["level"] for fr in frames]
+        expect(levels[2] == "PROGRESS" and levels[3] == "ERROR" and levels[-1] == "COMPLETE",
+               levels)
+        expect("guest exited with status 0" in out, out)
+    elif case == "badlen":
+        rc, out, err = run(base)
+        expect(rc == 1, f"exit {rc}")
+        expect("protocol error at byte 0" in err and "length prefix over the limit" in err, err)
+    elif case == "garbage":
+        rc, out, err = run(base + ["--progress=plain"])
+        expect(rc == 1, f"exit {rc}")
+        expect("init before-garbage" in err, "the valid frame before the garbage was lost")
+        expect("payload does not decode" in err, err)
+        no_escapes(err, "plain progress")
+    elif case == "spin":
+        rc, out, err = run(base[:-1] + ["1"], timeout=30)
+        expect(rc == 1, f"exit {rc}")
+        expect("did not finish within the timeout" in err, err)
+    elif case == "triplefault":
+        rc, out, err = run(base)
+        expect(rc == 1, f"exit {rc}")
+        if accel == "kvm":
+            expect("triple fault" in err, err)
+        else:  # the emulator reports the first exception instead
+            expect("CPU exception 6 (#UD invalid opcode)" in err, err)
+    elif case == "flood":
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "guest.log")
+            rc, out, err = run(base + [f"--guest-log={log}"], timeout=60)
+            expect(rc == 0, f"exit {rc}: {err}")
+            size = os.path.getsize(log)
+            expect(size <= 16 * 1024 * 1024 + 100, f"guest log grew to {size} bytes")
+            expect(open(log, "rb").read()[-40:].strip().endswith(b"[pupa: guest log capped]"),
+                   "no cap marker at the end of the log")
+    elif case == "strays":
+        rc, out, err = run(base + ["--progress=json"])
+        expect(rc == 0, f"exit {rc}: {err}")
+        frames = json_lines("\n".join(l for l in err.splitlines() if l.startswith("{")))
+        init = next(f["init"] for f in frames if "init" in f)
+        expect(init["address"] >> 32 == 0xffffffff, f"unassigned MMIO read as {init}")
+        expect((init["address"] >> 24) & 0xff == 0xff, f"unknown port read as {init}")
+        expect(frames[-1]["complete"]["success"], frames[-1])
+        expect("no device there" in err, "the stray access was not logged")
+    else:
+        fail(f"unknown case {case}")
+    print(f"OK {case} on {accel}")
+
+
+main()
