@@ -138,7 +138,7 @@ struct vhdx {
     uint32_t log_budget;
     /* large members last: vhdx_open() clears only what comes before them */
     struct region regions[MAX_REGIONS];
-    uint8_t buf[16 * KIB];
+    uint8_t buf[8 * KIB];
 };
 
 enum { E_OK = 0, E_INVAL, E_NOTSUP, E_IO, E_MSG };
@@ -211,7 +211,7 @@ static int parse_headers(struct vhdx *v)
 
 /* ------------------------------------------------------------ log (qemu's vhdx_log_search) */
 
-/* One log sector through a 16 KiB cache; NULL with *err set on failure. */
+/* One log sector through an 8 KiB cache; NULL with *err set on failure. */
 static const uint8_t *log_sector(struct vhdx *v, const struct log_pos *log, uint32_t idx,
                                  int *err)
 {

@@ -585,7 +585,8 @@ struct rawdesc {
 static int64_t raw_strstr(const uint8_t *b, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
-    size_t slen = strnlen((const char *)b, len);
+    const uint8_t *nul = memchr(b, 0, len);
+    size_t slen = nul ? (size_t)(nul - b) : len;
     for (size_t i = 0; i + n <= slen; i++)
         if (memcmp(b + i, needle, n) == 0)
             return (int64_t)i;
