@@ -335,6 +335,24 @@ START_TEST(sparse_crafted_values)
     ck_assert_ptr_nonnull(strstr(out, "safety: safe\n"));
     free(out);
 
+    /* stream-optimized with the grain directory "at end": the footer's header wins */
+    h = v4_default(), h.gd = UINT64_MAX, h.compress = 1, h.version = 3;
+    build(&h, desc_default);
+    put32(img + IMG_SIZE - 1536 + 12, 3); /* footer marker */
+    h.gd = 40, h.capacity = 4096;
+    struct v4 keep = h;
+    uint8_t first[512];
+    build(&keep, NULL);
+    memcpy(first, img, 512);
+    h.gd = UINT64_MAX, h.capacity = 2097152;
+    build(&h, desc_default);
+    put32(img + IMG_SIZE - 1536 + 12, 3);
+    memcpy(img + IMG_SIZE - 1024, first, 512);
+    out = expect_ok(img, IMG_SIZE, "x.vmdk", NULL);
+    ck_assert_ptr_nonnull(strstr(out, "virtual size: 2 MiB (2097152 bytes)\n"));
+    ck_assert_ptr_nonnull(strstr(out, "create type: streamOptimized\n"));
+    free(out);
+
     /* version 3 opens read-only, version 0 too */
     h = v4_default(), h.version = 3, build(&h, desc_default);
     free(expect_ok(img, IMG_SIZE, "x.vmdk", NULL));
