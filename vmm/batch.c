@@ -210,7 +210,13 @@ static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *a
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
-        *error = xasprintf("Could not open '%s': %s", path, strerror(errno));
+        int e = errno;
+        struct stat st;
+        if (e == ENXIO && stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+            *error = xasprintf("Could not open '%s': is a socket, not a regular file or block "
+                               "device", path);
+        else
+            *error = xasprintf("Could not open '%s': %s", path, strerror(e));
         return -1;
     }
     struct stat st;

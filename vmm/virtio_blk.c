@@ -128,7 +128,8 @@ static int blk_read(struct virtio_blk *b, uint64_t off, struct virtq_seg *segs, 
 static uint32_t blk_request(struct virtio_blk *b, struct virtq_chain *c)
 {
     struct virtq_seg *status_seg = NULL;
-    if (c->nsegs >= 1 && c->segs[c->nsegs - 1].write && c->segs[c->nsegs - 1].len == 1)
+    if (c->nsegs >= 1 && c->segs[c->nsegs - 1].write && c->segs[c->nsegs - 1].len == 1 &&
+        c->segs[c->nsegs - 1].host)
         status_seg = &c->segs[c->nsegs - 1];
     uint8_t status = VIRTIO_BLK_S_IOERR;
     uint32_t written = 0;
@@ -242,7 +243,9 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, int index, int fd, uint64_t 
     b->index = index;
     b->fd = fd;
     b->size = size;
-    b->capacity = size / 512 + (size % 512 ? 1 : 0);
+    /* the last partial logical sector is padded with zeros */
+    uint64_t padded = (size + sector_size - 1) / sector_size * sector_size;
+    b->capacity = padded / 512;
     b->sector_size = sector_size;
     virtio_mmio_init(&b->transport, vm, index, &blk_ops, b);
     return b;

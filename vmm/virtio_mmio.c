@@ -273,18 +273,19 @@ bool virtq_pop(struct virtio_mmio *t, uint32_t qi, struct virtq_chain *c)
         memcpy(&len, d + 8, 4);
         memcpy(&flags, d + 12, 2);
         memcpy(&next, d + 14, 2);
-        if (flags & VIRTQ_DESC_F_INDIRECT) {
-            c->error = "indirect descriptors were not negotiated";
-            return true;
-        }
         if (c->nsegs == VIRTQ_MAX_SEGS) {
             c->error = "descriptor chain longer than the device accepts";
             return true;
         }
+        /* a bad descriptor poisons the request but the walk goes on, so the
+         * status byte at the end can still report the failure */
         uint8_t *host = vm_gpa(t->vm, addr, len);
-        if (!host) {
+        if (flags & VIRTQ_DESC_F_INDIRECT) {
+            host = NULL;
+            if (!c->error)
+                c->error = "indirect descriptors were not negotiated";
+        } else if (!host && !c->error) {
             c->error = "descriptor points outside guest RAM";
-            return true;
         }
         c->segs[c->nsegs++] = (struct virtq_seg){host, len, (flags & VIRTQ_DESC_F_WRITE) != 0};
         if (!(flags & VIRTQ_DESC_F_NEXT))

@@ -23,7 +23,7 @@ struct virtq {
 
 /* One segment of a descriptor chain, already checked against guest RAM. */
 struct virtq_seg {
-    uint8_t *host; /* vm_gpa() of the segment */
+    uint8_t *host; /* vm_gpa() of the segment; NULL when it is not all guest RAM */
     uint32_t len;
     bool write; /* device-writable */
 };
@@ -34,7 +34,8 @@ struct virtq_chain {
     uint16_t head;
     int nsegs;
     struct virtq_seg segs[VIRTQ_MAX_SEGS];
-    const char *error; /* non-NULL: the chain is malformed (segments up to it are valid) */
+    const char *error; /* non-NULL: the chain is malformed; segments with host == NULL are
+                        * outside RAM, and the walk stopped early on loops or bad indexes */
 };
 
 struct virtio_mmio;

@@ -77,6 +77,8 @@ static bool read_disk(struct vblk *d, uint8_t *buf, size_t bufsize, bool hash, b
                 ok = false;
             }
         }
+        if (!ok)
+            break; /* a disk with I/O errors cannot be hashed: stop at the first bad batch */
         uint64_t got = queued < want ? queued : want;
         if (hash)
             sha256_update(&sha, buf, got);
@@ -84,7 +86,8 @@ static bool read_disk(struct vblk *d, uint8_t *buf, size_t bufsize, bool hash, b
         *sectors += (got + 511) / 512;
         progress_report(&prog, done, false);
     }
-    progress_report(&prog, done, true);
+    if (ok)
+        progress_report(&prog, done, true);
     if (hash && ok) {
         uint8_t digest[32];
         pupa_GuestMessage m;
