@@ -1,0 +1,571 @@
+/* test_fmt_qed.c: the qed parser against qemu-img 7.2 and on crafted images. */
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define HELPER __attribute__((unused)) static
+
+/* ------------------------------------------------------------ helpers (same in every
+ * test_fmt_<misc format>.c: each test is its own program) */
+
+HELPER char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    size_t cap = 65536, n = 0, r;
+    char *buf = malloc(cap + 1);
+    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+HELPER void spit(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* pupa's human output without its "safety:" block and without "disk size" (the parsers
+ * alone do not measure it) */
+HELPER void strip_output(char *text)
+{
+    char *s = strstr(text, "safety: ");
+    if (s && (s == text || s[-1] == '\n'))
+        *s = '\0';
+    s = strstr(text, "\ndisk size: ");
+    if (s) {
+        char *e = strchr(s + 1, '\n');
+        if (e)
+            memmove(s, e, strlen(e) + 1);
+        else
+            s[1] = '\0';
+    }
+}
+
+HELPER int run_file(const char *path, const char *format, char **human, char **json, char **err)
+{
+    struct fmt_io io = file_io_open(path);
+    ck_assert_msg(io.ctx != NULL, "cannot open %s", path);
+    int rc = test_info(&io, format, human, json, err);
+    file_io_close(&io);
+    return rc;
+}
+
+HELPER int run_mem(const uint8_t *data, size_t len, const char *name, const char *format,
+                   char **human, char **json, char **err)
+{
+    struct mem_image m = {data, len};
+    struct fmt_io io = mem_image_io(&m, name);
+    return test_info(&io, format, human, json, err);
+}
+
+/* pupa prints what qemu-img prints for this file: human text byte for byte and JSON as
+ * parsed objects (minus "safety", "actual-size" and "disk size"). Returns pupa's human
+ * output with its safety block (caller frees). */
+HELPER char *same_as_qemu(const char *path, const char *format)
+{
+    char *human, *json, *err;
+    char qh[4200], qj[4200], pj[4200];
+    const char *fo = format ? "-f " : "", *fn = format ? format : "";
+
+    snprintf(qh, sizeof(qh), "%s.qemu-human", path);
+    snprintf(qj, sizeof(qj), "%s.qemu-json", path);
+    snprintf(pj, sizeof(pj), "%s.pupa-json", path);
+    ck_assert_int_eq(test_sh("qemu-img info %s%s '%s' > '%s' 2>/dev/null", fo, fn, path, qh), 0);
+    ck_assert_int_eq(
+        test_sh("qemu-img info --output=json %s%s '%s' > '%s' 2>/dev/null", fo, fn, path, qj), 0);
+    int rc = run_file(path, format, &human, &json, &err);
+    ck_assert_msg(rc == 0, "%s: pupa failed: %s", path, err);
+    char *q = slurp(qh, NULL);
+    char *mine = strdup(human);
+    strip_output(q);
+    strip_output(mine);
+    ck_assert_str_eq(mine, q);
+    free(q);
+    free(mine);
+    spit(pj, json, strlen(json));
+    int same = test_sh("/usr/bin/python3 -c 'import json,sys\n"
+                       "q=json.load(open(sys.argv[1])); t=json.load(open(sys.argv[2]))\n"
+                       "t.pop(\"safety\"); q.pop(\"actual-size\",0); t.pop(\"actual-size\",0)\n"
+                       "sys.exit(0 if q==t else 1)' '%s' '%s'",
+                       qj, pj);
+    ck_assert_msg(same == 0, "%s: JSON differs from qemu-img's", path);
+    free(json);
+    return human;
+}
+
+/* qemu-img refuses the file with this reason, and so does pupa. */
+HELPER void refused_like_qemu(const char *path, const char *format, const char *reason)
+{
+    char *human, *json, *err;
+    char qe[4200], want[4600];
+    snprintf(qe, sizeof(qe), "%s.qemu-err", path);
+    ck_assert_int_ne(test_sh("qemu-img info %s%s '%s' 2> '%s' >/dev/null", format ? "-f " : "",
+                             format ? format : "", path, qe),
+                     0);
+    char *q = slurp(qe, NULL);
+    snprintf(want, sizeof(want), "qemu-img: Could not open '%s': %s\n", path, reason);
+    ck_assert_msg(strstr(q, want) != NULL, "qemu-img said: %s (expected %s)", q, want);
+    free(q);
+    ck_assert_int_eq(run_file(path, format, &human, &json, &err), -1);
+    ck_assert_str_eq(err, reason);
+    free(err);
+}
+
+HELPER void expect_fail(const uint8_t *data, size_t len, const char *name, const char *format,
+                        const char *reason)
+{
+    char *human, *json, *err;
+    int rc = run_mem(data, len, name, format, &human, &json, &err);
+    ck_assert_msg(rc == -1, "expected '%s' but the image opened", reason);
+    ck_assert_str_eq(err, reason);
+    free(err);
+}
+
+/* Succeeds; returns the human output (caller frees). */
+HELPER char *expect_ok(const uint8_t *data, size_t len, const char *name, const char *format)
+{
+    char *human, *json, *err;
+    int rc = run_mem(data, len, name, format, &human, &json, &err);
+    ck_assert_msg(rc == 0, "%s failed: %s", name, err);
+    free(json);
+    return human;
+}
+
+HELPER bool has_finding(const char *human, const char *check)
+{
+    char pat[128];
+    snprintf(pat, sizeof(pat), "\n    %s: ", check);
+    return strstr(human, pat) != NULL;
+}
+
+/* Never crash: every 512-byte cut of the first `upto` bytes opens or fails with a reason. */
+HELPER void truncation_loop(const uint8_t *data, size_t len, const char *name,
+                            const char *format, size_t upto)
+{
+    for (size_t cut = 0; cut <= upto && cut <= len; cut += 512) {
+        char *human = NULL, *json = NULL, *err = NULL;
+        if (run_mem(data, cut, name, format, &human, &json, &err) == 0) {
+            free(human);
+            free(json);
+        } else {
+            ck_assert_ptr_nonnull(err);
+            ck_assert_int_gt(strlen(err), 0);
+            free(err);
+        }
+    }
+}
+
+/* Deterministic byte flips in the first `area` bytes: no crash, no hang. */
+HELPER void mutation_loop(const uint8_t *data, size_t len, const char *name, const char *format,
+                          size_t area, int rounds)
+{
+    uint8_t *copy = malloc(len);
+    uint32_t x = 2024;
+    for (int r = 0; r < rounds; r++) {
+        memcpy(copy, data, len);
+        for (int k = 0; k < 1 + r % 8; k++) {
+            x = x * 1103515245u + 12345u;
+            size_t at = (x >> 8) % (area < len ? area : len);
+            x = x * 1103515245u + 12345u;
+            copy[at] = (uint8_t)(x >> 16);
+        }
+        char *human = NULL, *json = NULL, *err = NULL;
+        if (run_mem(copy, len, name, format, &human, &json, &err) == 0) {
+            free(human);
+            free(json);
+        } else {
+            ck_assert_ptr_nonnull(err);
+            free(err);
+        }
+    }
+    free(copy);
+}
+
+HELPER void put32le(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+HELPER void put64le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+HELPER void put32be(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+HELPER void put64be(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* A file in the scratch directory. */
+HELPER const char *tmp_path(const char *name)
+{
+    static char path[4][4200];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, 4200, "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+HELPER uint8_t *load(const char *path, size_t *len)
+{
+    return (uint8_t *)slurp(path, len);
+}
+
+HELPER int run_suite(Suite *s, bool have_qemu)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (failed)
+        return 1;
+    if (!have_qemu) {
+        fprintf(stderr, "SKIP: qemu-img not installed; only the crafted-image tests ran\n");
+        return 77;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ crafted images */
+
+/* A QED header with an empty L1 table at the first cluster after the header. */
+static uint8_t *qed_image(uint32_t cluster, uint32_t table, uint64_t size, size_t *len)
+{
+    *len = (size_t)cluster * (1 + table);
+    uint8_t *b = calloc(1, *len);
+    memcpy(b, "QED", 4);
+    put32le(b + 4, cluster);
+    put32le(b + 8, table);
+    put32le(b + 12, 1);
+    put64le(b + 40, cluster);
+    put64le(b + 48, size);
+    return b;
+}
+
+START_TEST(crafted_header)
+{
+    size_t len;
+    uint8_t *b = qed_image(4096, 4, 1 << 30, &len);
+    char *h = expect_ok(b, len, "x.qed", NULL);
+    ck_assert_ptr_nonnull(strstr(h, "file format: qed\nvirtual size: 1 GiB (1073741824 bytes)\n"
+                                    "disk size: 0 B\ncluster_size: 4096\nsafety: safe\n"));
+    free(h);
+    /* qemu 7.2 reports need-check images as clean: dirty-flag stays false */
+    put64le(b + 16, 2);
+    char *human, *json, *err;
+    ck_assert_int_eq(run_mem(b, len, "x.qed", NULL, &human, &json, &err), 0);
+    ck_assert_ptr_nonnull(strstr(json, "\"dirty-flag\": false"));
+    ck_assert_ptr_null(strstr(human, "cleanly shut down"));
+    free(human);
+    free(json);
+    free(b);
+}
+END_TEST
+
+START_TEST(backing_file)
+{
+    size_t len;
+    uint8_t *b = qed_image(4096, 4, 1 << 20, &len);
+    put64le(b + 16, 1);
+    put32le(b + 56, 64);
+    put32le(b + 60, 9);
+    memcpy(b + 64, "base.qcow", 9);
+    char *h = expect_ok(b, len, "dir/x.qed", NULL);
+    ck_assert_ptr_nonnull(strstr(h, "backing file: base.qcow (actual path: dir/base.qcow)\n"));
+    ck_assert_ptr_null(strstr(h, "backing file format"));
+    ck_assert(has_finding(h, "backing-file"));
+    free(h);
+    /* the no-probe flag is qed's way of recording a raw backing file */
+    put64le(b + 16, 5);
+    h = expect_ok(b, len, "x.qed", NULL);
+    ck_assert_ptr_nonnull(strstr(h, "backing file: base.qcow\nbacking file format: raw\n"));
+    free(h);
+    /* the name ends at its first NUL */
+    b[68] = 0;
+    h = expect_ok(b, len, "x.qed", NULL);
+    ck_assert_ptr_nonnull(strstr(h, "backing file: base\n"));
+    free(h);
+    /* an empty name is no backing file */
+    put32le(b + 60, 0);
+    h = expect_ok(b, len, "x.qed", NULL);
+    ck_assert_ptr_null(strstr(h, "backing file"));
+    free(h);
+    /* the no-probe flag alone means nothing */
+    put64le(b + 16, 4);
+    h = expect_ok(b, len, "x.qed", NULL);
+    ck_assert_ptr_null(strstr(h, "backing file"));
+    free(h);
+    free(b);
+}
+END_TEST
+
+START_TEST(crafted_refusals)
+{
+    size_t len;
+    uint8_t *b = qed_image(4096, 4, 1 << 20, &len);
+    uint8_t *c = malloc(len);
+#define MUT(stmt, reason)                                                                          \
+    do {                                                                                           \
+        memcpy(c, b, len);                                                                         \
+        stmt;                                                                                      \
+        expect_fail(c, len, "x.qed", "qed", reason);                                               \
+    } while (0)
+    MUT(c[0] = 'X', "Image not in QED format");
+    MUT(put64le(c + 16, 0x18), "Unsupported QED features: 18");
+    MUT(put32le(c + 4, 3000), "QED cluster size is invalid");
+    MUT(put32le(c + 4, 2048), "QED cluster size is invalid");
+    MUT(put32le(c + 4, 128u << 20), "QED cluster size is invalid");
+    MUT(put32le(c + 8, 3), "QED table size is invalid");
+    MUT(put32le(c + 8, 32), "QED table size is invalid");
+    MUT(put64le(c + 48, 1000), "QED image size is invalid");
+    MUT(put64le(c + 48, 1ull << 62), "QED image size is invalid");
+    /* a one-cluster table always fails qemu's overflow test */
+    MUT(put32le(c + 8, 1), "QED table offset is invalid");
+    MUT(put64le(c + 40, 4097), "QED table offset is invalid");
+    MUT(put64le(c + 40, 0), "QED table offset is invalid");
+    MUT(put64le(c + 40, 8192), "QED table offset is invalid"); /* ends past the file */
+    MUT(put32le(c + 12, 2), "QED table offset is invalid");    /* starts inside the header */
+    MUT((put32le(c + 12, 0x100000), put64le(c + 40, 4096)), "QED table offset is invalid");
+    MUT((put32le(c + 12, 0), put32le(c + 4, 65536), put64le(c + 40, 4096)),
+        "QED table offset is invalid");
+    MUT((put64le(c + 16, 1), put32le(c + 56, 4090), put32le(c + 60, 10)),
+        "QED backing filename offset is invalid");
+    MUT((put64le(c + 16, 1), put32le(c + 12, 2), put32le(c + 56, 64), put32le(c + 60, 4096)),
+        "QED table offset is invalid");
+#undef MUT
+    free(c);
+    free(b);
+
+    /* a backing name of PATH_MAX bytes or more is refused */
+    b = qed_image(65536, 2, 1 << 20, &len);
+    put64le(b + 16, 1);
+    put32le(b + 56, 64);
+    put32le(b + 60, 4096);
+    expect_fail(b, len, "x.qed", NULL, "Failed to read backing filename");
+    put32le(b + 60, 4095);
+    memset(b + 64, 'a', 4095);
+    char *h = expect_ok(b, len, "x.qed", NULL);
+    ck_assert_ptr_nonnull(strstr(h, "backing file: aaaa"));
+    free(h);
+    free(b);
+}
+END_TEST
+
+/* A huge sparse file: the header, then zeros (for offsets beyond 4 GiB). */
+static int sparse_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    const uint8_t *hdr = ctx;
+    memset(buf, 0, len);
+    if (off < 64)
+        memcpy(buf, hdr + off, 64 - off < len ? 64 - off : len);
+    return 0;
+}
+
+START_TEST(header_size_limit)
+{
+    uint8_t hdr[64] = "QED";
+    put32le(hdr + 4, 65536);
+    put32le(hdr + 8, 2);
+    put32le(hdr + 12, 0x10001); /* 0x10001 clusters of 64 KiB: more than 32 bits of bytes */
+    put64le(hdr + 40, 0x10001ull * 65536);
+    put64le(hdr + 48, 1 << 20);
+    struct fmt_io io = {hdr, sparse_read, 8ull << 30, "big.qed"};
+    char *human, *json, *err;
+    ck_assert_int_eq(test_info(&io, NULL, &human, &json, &err), -1);
+    ck_assert_str_eq(err, "QED header size is too large");
+    free(err);
+    put32le(hdr + 12, 0xffff);
+    put64le(hdr + 40, 0xffffull * 65536);
+    ck_assert_int_eq(test_info(&io, NULL, &human, &json, &err), 0);
+    free(human);
+    free(json);
+}
+END_TEST
+
+START_TEST(findings)
+{
+    size_t len;
+    uint8_t *b = qed_image(4096, 4, 1 << 30, &len);
+    put64le(b + 4096, 4096 * 100); /* an L2 table past the end of the file */
+    put64le(b + 4104, 4096 * 3 + 1); /* a misaligned one */
+    char *h = expect_ok(b, len, "x.qed", NULL);
+    ck_assert_ptr_nonnull(strstr(h, "out-of-range: 2 L1 entries point to L2 tables outside the "
+                                    "file or misaligned (first: entry 0)"));
+    free(h);
+    free(b);
+}
+END_TEST
+
+START_TEST(robustness)
+{
+    size_t len;
+    uint8_t *b = qed_image(4096, 4, 1 << 30, &len);
+    uint8_t *big = calloc(1, 65536);
+    memcpy(big, b, len);
+    put64le(big + 16, 1);
+    put32le(big + 56, 64);
+    put32le(big + 60, 5);
+    memcpy(big + 64, "b.img", 5);
+    put64le(big + 4096, 20480);
+    truncation_loop(big, 65536, "x.qed", NULL, 65536);
+    truncation_loop(big, 65536, "x.qed", "qed", 65536);
+    mutation_loop(big, 65536, "x.qed", "qed", 128, 3000);
+    free(big);
+    free(b);
+}
+END_TEST
+
+/* ------------------------------------------------------------ against qemu-img */
+
+START_TEST(qemu_created)
+{
+    static const char *const opts[][2] = {
+        {"", "1G"},
+        {"", "3G"},
+        {"", "1000000000"},
+        {"-o cluster_size=4k,table_size=16", "3G"},
+        {"-o cluster_size=64k,table_size=2", "100M"},
+        {"-o cluster_size=128k,table_size=8", "2G"},
+        {"-o cluster_size=4k,table_size=4", "64M"},
+    };
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "c%zu.qed", i);
+        const char *p = tmp_path(name);
+        ck_assert_int_eq(test_sh("qemu-img create -q -f qed %s '%s' %s", opts[i][0], p, opts[i][1]),
+                         0);
+        char *h = same_as_qemu(p, NULL);
+        ck_assert_msg(strstr(h, "safety: safe\n") != NULL, "%s: %s", p, h);
+        free(h);
+        free(same_as_qemu(p, "qed"));
+    }
+    /* allocated clusters */
+    const char *p = tmp_path("c6.qed");
+    ck_assert_int_eq(
+        test_sh("qemu-io -f qed -c 'write -P 3 0 8k' -c 'write 50M 4k' '%s' >/dev/null", p), 0);
+    char *h = same_as_qemu(p, NULL);
+    ck_assert_ptr_nonnull(strstr(h, "safety: safe\n"));
+    free(h);
+    /* backing files: a qed one (format not recorded) and a raw one (recorded as a flag) */
+    const char *dir = test_tmpdir();
+    ck_assert_int_eq(test_sh("cd '%s' && qemu-img create -q -f qed -b c0.qed -F qed bq.qed && "
+                             "qemu-img create -q -f raw base.raw 64M && "
+                             "qemu-img create -q -f qed -b base.raw -F raw br.qed 64M",
+                             dir),
+                     0);
+    h = same_as_qemu(tmp_path("bq.qed"), NULL);
+    ck_assert_ptr_nonnull(strstr(h, "backing-file: the image names a backing file"));
+    free(h);
+    h = same_as_qemu(tmp_path("br.qed"), NULL);
+    ck_assert_ptr_nonnull(strstr(h, "backing file format: raw\n"));
+    free(h);
+    /* a table of one cluster: qemu-img creates it but cannot open it */
+    p = tmp_path("t1.qed");
+    ck_assert_int_eq(test_sh("qemu-img create -q -f qed -o cluster_size=4k,table_size=1 '%s' 10M",
+                             p),
+                     0);
+    refused_like_qemu(p, NULL, "QED table offset is invalid");
+}
+END_TEST
+
+START_TEST(qemu_refusals)
+{
+    const char *base = tmp_path("base.qed");
+    ck_assert_int_eq(test_sh("qemu-img create -q -f qed '%s' 1G", base), 0);
+    size_t len;
+    uint8_t *b = load(base, &len);
+    static const struct {
+        uint32_t off;
+        uint64_t val;
+        int width;
+        const char *reason;
+    } cases[] = {
+        {16, 0x18, 8, "Unsupported QED features: 18"},
+        {4, 3000, 4, "QED cluster size is invalid"},
+        {8, 3, 4, "QED table size is invalid"},
+        {48, 1000, 8, "QED image size is invalid"},
+        {40, 4096, 8, "QED table offset is invalid"},
+        {12, 2, 4, "QED table offset is invalid"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t *c = malloc(len);
+        memcpy(c, b, len);
+        if (cases[i].width == 8)
+            put64le(c + cases[i].off, cases[i].val);
+        else
+            put32le(c + cases[i].off, (uint32_t)cases[i].val);
+        char name[64];
+        snprintf(name, sizeof(name), "r%zu.qed", i);
+        const char *p = tmp_path(name);
+        spit(p, c, len);
+        refused_like_qemu(p, NULL, cases[i].reason);
+        free(c);
+    }
+    /* backing name checks */
+    put64le(b + 16, 1);
+    put32le(b + 56, 65530);
+    put32le(b + 60, 10);
+    const char *p = tmp_path("bo.qed");
+    spit(p, b, len);
+    refused_like_qemu(p, NULL, "QED backing filename offset is invalid");
+    put32le(b + 56, 64);
+    put32le(b + 60, 4096);
+    p = tmp_path("bl.qed");
+    spit(p, b, len);
+    refused_like_qemu(p, NULL, "Failed to read backing filename");
+    /* need-check set: qemu-img still says dirty-flag false */
+    put64le(b + 16, 2);
+    p = tmp_path("nc.qed");
+    spit(p, b, len);
+    free(same_as_qemu(p, NULL));
+    free(b);
+}
+END_TEST
+
+int main(void)
+{
+    bool have_qemu = test_have_qemu_img();
+    Suite *s = suite_create("fmt_qed");
+    TCase *tc = tcase_create("crafted");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, crafted_header);
+    tcase_add_test(tc, backing_file);
+    tcase_add_test(tc, crafted_refusals);
+    tcase_add_test(tc, header_size_limit);
+    tcase_add_test(tc, findings);
+    tcase_add_test(tc, robustness);
+    suite_add_tcase(s, tc);
+    if (have_qemu) {
+        TCase *tq = tcase_create("qemu-img");
+        tcase_set_timeout(tq, 300);
+        tcase_add_test(tq, qemu_created);
+        tcase_add_test(tq, qemu_refusals);
+        suite_add_tcase(s, tq);
+    }
+    return run_suite(s, have_qemu);
+}
