@@ -1,4 +1,4 @@
-/* luks.c: the luks format (LUKS1 header as qemu's crypto layer reads it) and fmt_luks_describe(). */
+/* luks.c: the luks format (LUKS1 header as qemu's crypto layer reads it), fmt_luks_describe(). */
 #include <string.h>
 
 #include "format.h"

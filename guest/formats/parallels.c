@@ -1,4 +1,4 @@
-/* parallels.c: the parallels format (header, catalog/BAT, format extension) as qemu 7.2 reads it. */
+/* parallels.c: the parallels format (header, catalog, format extension) as qemu 7.2 reads it. */
 #include <string.h>
 
 #include "format.h"
@@ -165,7 +165,8 @@ static int prl_bitmap(const struct fmt_io *io, struct fmt_info *info, const stru
     uint32_t granularity = fmt_le32(bf + 24) << 9;
     uint32_t l1_size = fmt_le32(bf + 28);
     if (size != (uint64_t)p->total_sectors)
-        return fmt_fail(info, "Bitmap size (in sectors) %lld differs from disk size in sectors %lld",
+        return fmt_fail(info,
+                        "Bitmap size (in sectors) %lld differs from disk size in sectors %lld",
                         (long long)size, (long long)p->total_sectors);
     if ((uint64_t)l1_size * 8 > data_size - sizeof(bf))
         return fmt_fail(info, "Bitmaps feature corrupted: l1 table exceeds extension data_size");

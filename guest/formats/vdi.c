@@ -123,7 +123,8 @@ static int vdi_open(const struct fmt_io *io, struct fmt_info *info)
                         VDI_BLOCK);
     uint64_t room = (uint64_t)blocks * block_size;
     if (disk_size > room)
-        return fmt_fail(info, "unsupported VDI image (disk size %llu, image bitmap has room for %llu)",
+        return fmt_fail(info,
+                        "unsupported VDI image (disk size %llu, image bitmap has room for %llu)",
                         (unsigned long long)disk_size, (unsigned long long)room);
     if (!is_null_uuid(h + H_UUID_LINK))
         return fmt_fail(info, "unsupported VDI image (non-NULL link UUID)");

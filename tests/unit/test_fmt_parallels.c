@@ -1,4 +1,4 @@
-/* test_fmt_parallels.c: the parallels parser against qemu-img 7.2 and on crafted images. */
+/* test_fmt_parallels.c: the parallels parser against qemu-img 7.2 and crafted images. */
 #include <check.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -353,8 +353,8 @@ START_TEST(findings)
     put32le(b + 64, 1); /* cluster 1 (sector 8): past the end of the 4 KiB file */
     put32le(b + 68, 0); /* unallocated */
     char *h = expect_ok(b, len, "x.hdd", NULL);
-    ck_assert_ptr_nonnull(
-        strstr(h, "out-of-range: 1 catalog entries point past the end of the file (first: entry 0)"));
+    ck_assert_ptr_nonnull(strstr(h, "out-of-range: 1 catalog entries point past the end of the "
+                                    "file (first: entry 0)"));
     free(h);
     /* a disk larger than its catalog covers */
     put32le(b + 64, 0);

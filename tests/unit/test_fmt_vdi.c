@@ -303,11 +303,11 @@ START_TEST(crafted_refusals)
         stmt;                                                                                      \
         expect_fail(c, len, "x.vdi", "vdi", reason);                                               \
     } while (0)
-    MUT(put64le(c + 0x170, 1ull << 60),
-        "Unsupported VDI image size (size is 0x1000000000000000, max supported is 0x1fffff8000000)");
+    const char *too_big = "Unsupported VDI image size (size is 0x1000000000000000, max supported "
+                          "is 0x1fffff8000000)";
+    MUT(put64le(c + 0x170, 1ull << 60), too_big);
     /* the size check comes before the signature check */
-    MUT((put64le(c + 0x170, 1ull << 60), put32le(c + 0x40, 0)),
-        "Unsupported VDI image size (size is 0x1000000000000000, max supported is 0x1fffff8000000)");
+    MUT((put64le(c + 0x170, 1ull << 60), put32le(c + 0x40, 0)), too_big);
     MUT(put32le(c + 0x40, 0x12345678), "Image not in VDI format (bad signature 12345678)");
     MUT(put32le(c + 0x44, 0x00020003), "unsupported VDI image (version 2.3)");
     MUT(put32le(c + 0x154, 0x201), "unsupported VDI image (unaligned block map offset 0x201)");
