@@ -150,8 +150,8 @@ START_TEST(pupa_picks_what_qemu_picked)
         }
         build(cases[i].build, b, cases[i].with_vdi);
         const struct fmt_driver *d = info_probe(b, sizeof(b), cases[i].name);
-        ck_assert_msg(!strcmp(d->name, cases[i].want), "case %zu (%s%s, %s): pupa picks %s, want %s",
-                      i, cases[i].build, cases[i].with_vdi ? "+vdi" : "", cases[i].name, d->name,
+        ck_assert_msg(!strcmp(d->name, cases[i].want),
+                      "case %zu (%s%s, %s): pupa picks %s, want %s", i, cases[i].build, cases[i].with_vdi ? "+vdi" : "", cases[i].name, d->name,
                       cases[i].want);
     }
 }
