@@ -83,9 +83,11 @@ HELPER char *same_as_qemu(const char *path, const char *format)
     char qh[4200], qj[4200], pj[4200];
     const char *fo = format ? "-f " : "", *fn = format ? format : "";
 
-    snprintf(qh, sizeof(qh), "%s.qemu-human", path);
-    snprintf(qj, sizeof(qj), "%s.qemu-json", path);
-    snprintf(pj, sizeof(pj), "%s.pupa-json", path);
+    /* scratch files go to the test directory, never next to the image (samples!) */
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    snprintf(qh, sizeof(qh), "%s/%s.qemu-human", test_tmpdir(), base);
+    snprintf(qj, sizeof(qj), "%s/%s.qemu-json", test_tmpdir(), base);
+    snprintf(pj, sizeof(pj), "%s/%s.pupa-json", test_tmpdir(), base);
     ck_assert_int_eq(test_sh("qemu-img info %s%s '%s' > '%s' 2>/dev/null", fo, fn, path, qh), 0);
     ck_assert_int_eq(
         test_sh("qemu-img info --output=json %s%s '%s' > '%s' 2>/dev/null", fo, fn, path, qj), 0);
@@ -114,7 +116,8 @@ HELPER void refused_like_qemu(const char *path, const char *format, const char *
 {
     char *human, *json, *err;
     char qe[4200], want[4600];
-    snprintf(qe, sizeof(qe), "%s.qemu-err", path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    snprintf(qe, sizeof(qe), "%s/%s.qemu-err", test_tmpdir(), base);
     ck_assert_int_ne(test_sh("qemu-img info %s%s '%s' 2> '%s' >/dev/null", format ? "-f " : "",
                              format ? format : "", path, qe),
                      0);
