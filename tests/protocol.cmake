@@ -37,7 +37,7 @@ set_tests_properties(protocol/python-crosscheck PROPERTIES LABELS protocol TIMEO
 
 # ---------------------------------------------------------------- fuzzing
 # The seed corpus: one frame of every sample, a typical stream, error cases.
-set(PUPA_FUZZ_SEEDS ${CMAKE_CURRENT_BINARY_DIR}/fuzz-seeds/frame_reader)
+set(PUPA_FUZZ_SEEDS ${CMAKE_CURRENT_BINARY_DIR}/fuzz-seeds-frame-reader)
 add_test(NAME protocol/fuzz-seeds
   COMMAND protocol-write-frames seeds ${PUPA_FUZZ_SEEDS})
 set_tests_properties(protocol/fuzz-seeds PROPERTIES LABELS protocol FIXTURES_SETUP fuzz-seeds)
