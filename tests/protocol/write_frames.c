@@ -1,5 +1,6 @@
 /* write_frames.c: test tool: writes the C samples as frame streams (Python cross-check) and the fuzz seed corpus. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@ static int write_file(const char *path, const uint8_t *a, size_t alen, const uin
         fprintf(stderr, "write_frames: %s: %s\n", path, strerror(errno));
         return -1;
     }
-    if (fwrite(a, 1, alen, f) != alen || fwrite(b, 1, blen, f) != blen || fclose(f) != 0) {
+    bool ok = fwrite(a, 1, alen, f) == alen && (blen == 0 || fwrite(b, 1, blen, f) == blen);
+    if (fclose(f) != 0 || !ok) {
         fprintf(stderr, "write_frames: %s: write failed\n", path);
         return -1;
     }
