@@ -6,10 +6,58 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dlfcn.h>
 #include <unicorn/unicorn.h>
 
 #include "util.h"
 #include "vm.h"
+
+/* Unicorn is a 19 MB library: it is loaded only when the emulator backend
+ * runs, so KVM runs do not pay for its relocation at every start. */
+static struct {
+    uc_err (*open)(uc_arch, uc_mode, uc_engine **);
+    uc_err (*close)(uc_engine *);
+    uc_err (*mem_map_ptr)(uc_engine *, uint64_t, size_t, uint32_t, void *);
+    uc_err (*mmio_map)(uc_engine *, uint64_t, size_t, uc_cb_mmio_read_t, void *,
+                       uc_cb_mmio_write_t, void *);
+    uc_err (*hook_add)(uc_engine *, uc_hook *, int, void *, void *, uint64_t, uint64_t, ...);
+    uc_err (*reg_write)(uc_engine *, int, const void *);
+    uc_err (*reg_read)(uc_engine *, int, void *);
+    uc_err (*emu_start)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t);
+    uc_err (*emu_stop)(uc_engine *);
+    const char *(*strerror)(uc_err);
+} ucf;
+
+static int emu_load(struct vm *vm)
+{
+    if (ucf.open)
+        return 0;
+    void *h = dlopen("libunicorn.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(vm->fail, sizeof(vm->fail), "emu: cannot load the CPU emulator: %s", dlerror());
+        return -1;
+    }
+#define SYM(field, name)                                                                           \
+    do {                                                                                           \
+        *(void **)&ucf.field = dlsym(h, name);                                                      \
+        if (!ucf.field) {                                                                           \
+            snprintf(vm->fail, sizeof(vm->fail), "emu: libunicorn.so.2 lacks %s", name);           \
+            return -1;                                                                             \
+        }                                                                                          \
+    } while (0)
+    SYM(close, "uc_close");
+    SYM(mem_map_ptr, "uc_mem_map_ptr");
+    SYM(mmio_map, "uc_mmio_map");
+    SYM(hook_add, "uc_hook_add");
+    SYM(reg_write, "uc_reg_write");
+    SYM(reg_read, "uc_reg_read");
+    SYM(emu_start, "uc_emu_start");
+    SYM(emu_stop, "uc_emu_stop");
+    SYM(strerror, "uc_strerror");
+    SYM(open, "uc_open"); /* last: marks the table complete */
+#undef SYM
+    return 0;
+}
 
 /* All guest-physical space below 4 GiB that is not RAM is one MMIO window;
  * vm_mmio() finds the device or logs an unknown access. */
@@ -30,19 +78,19 @@ struct emu_state {
     struct emu_window window;
 };
 
-/* Emulation runs in one uc_emu_start() call: resuming after a stop can
+/* Emulation runs in one ucf.emu_start() call: resuming after a stop can
  * replay part of a translation block (seen with Unicorn 2.0.1), so the guest
  * is only ever stopped for good. A watchdog thread stops it on a timeout or
  * an interrupt. */
 #define EMU_WATCHDOG_NS 20000000
 
 #define EMU_FAIL(vm, what, err)                                                                    \
-    (snprintf((vm)->fail, sizeof((vm)->fail), "emu: %s: %s", what, uc_strerror(err)), -1)
+    (snprintf((vm)->fail, sizeof((vm)->fail), "emu: %s: %s", what, ucf.strerror(err)), -1)
 
 static void emu_stop_if_done(uc_engine *uc, struct vm *vm)
 {
     if (vm->state != VM_RUNNING)
-        uc_emu_stop(uc);
+        ucf.emu_stop(uc);
 }
 
 static uint32_t emu_in(uc_engine *uc, uint32_t port, int size, void *opaque)
@@ -95,10 +143,10 @@ static void emu_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
     struct vm *vm = opaque;
     uint64_t rip = 0;
-    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    ucf.reg_read(uc, UC_X86_REG_RIP, &rip);
     vm_fail(vm, "guest crashed: CPU exception %u (%s) at rip 0x%llx", intno,
             vm_exception_name(intno), (unsigned long long)rip);
-    uc_emu_stop(uc);
+    ucf.emu_stop(uc);
 }
 
 static bool emu_bad_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
@@ -107,7 +155,7 @@ static bool emu_bad_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
     (void)value;
     struct vm *vm = opaque;
     uint64_t rip = 0;
-    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    ucf.reg_read(uc, UC_X86_REG_RIP, &rip);
     vm_fail(vm, "guest %s %d bytes at 0x%llx outside its address space (rip 0x%llx)",
             type == UC_MEM_FETCH_UNMAPPED ? "fetched" : type == UC_MEM_WRITE_UNMAPPED ? "wrote"
                                                                                      : "read",
@@ -117,27 +165,29 @@ static bool emu_bad_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
 
 static int emu_init(struct vm *vm)
 {
+    if (emu_load(vm) != 0)
+        return -1;
     struct emu_state *e = xcalloc(1, sizeof(*e));
     vm->accel_state = e;
-    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc);
+    uc_err err = ucf.open(UC_ARCH_X86, UC_MODE_64, &e->uc);
     if (err != UC_ERR_OK)
         return EMU_FAIL(vm, "uc_open", err);
-    err = uc_mem_map_ptr(e->uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
+    err = ucf.mem_map_ptr(e->uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
     if (err != UC_ERR_OK)
         return EMU_FAIL(vm, "uc_mem_map_ptr", err);
     e->window = (struct emu_window){vm, vm->ram_size};
-    err = uc_mmio_map(e->uc, vm->ram_size, PUPA_IDENTITY_MAP_TOP - vm->ram_size, emu_mmio_read,
+    err = ucf.mmio_map(e->uc, vm->ram_size, PUPA_IDENTITY_MAP_TOP - vm->ram_size, emu_mmio_read,
                       &e->window, emu_mmio_write, &e->window);
     if (err != UC_ERR_OK)
         return EMU_FAIL(vm, "uc_mmio_map", err);
-    err = uc_hook_add(e->uc, &e->hook_in, UC_HOOK_INSN, (void *)emu_in, vm, 1, 0, UC_X86_INS_IN);
+    err = ucf.hook_add(e->uc, &e->hook_in, UC_HOOK_INSN, (void *)emu_in, vm, 1, 0, UC_X86_INS_IN);
     if (err == UC_ERR_OK)
-        err = uc_hook_add(e->uc, &e->hook_out, UC_HOOK_INSN, (void *)emu_out, vm, 1, 0,
+        err = ucf.hook_add(e->uc, &e->hook_out, UC_HOOK_INSN, (void *)emu_out, vm, 1, 0,
                           UC_X86_INS_OUT);
     if (err == UC_ERR_OK)
-        err = uc_hook_add(e->uc, &e->hook_intr, UC_HOOK_INTR, (void *)emu_intr, vm, 1, 0);
+        err = ucf.hook_add(e->uc, &e->hook_intr, UC_HOOK_INTR, (void *)emu_intr, vm, 1, 0);
     if (err == UC_ERR_OK)
-        err = uc_hook_add(e->uc, &e->hook_bad, UC_HOOK_MEM_INVALID, (void *)emu_bad_mem, vm, 1, 0);
+        err = ucf.hook_add(e->uc, &e->hook_bad, UC_HOOK_MEM_INVALID, (void *)emu_bad_mem, vm, 1, 0);
     if (err != UC_ERR_OK)
         return EMU_FAIL(vm, "uc_hook_add", err);
     return 0;
@@ -150,8 +200,8 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
     /* Unicorn's 64-bit mode is flat (no paging needed); enable SSE like KVM and
      * run the guest in ring 3 with IOPL 3, from the same GDT as under KVM. */
     uint64_t cr0 = 0, cr4 = 0;
-    uc_reg_read(uc, UC_X86_REG_CR0, &cr0);
-    uc_reg_read(uc, UC_X86_REG_CR4, &cr4);
+    ucf.reg_read(uc, UC_X86_REG_CR0, &cr0);
+    ucf.reg_read(uc, UC_X86_REG_CR4, &cr4);
     cr0 = (cr0 & ~((1ull << 2) | (1ull << 3))) | (1ull << 1); /* clear EM, TS; set MP */
     cr4 |= (1ull << 9) | (1ull << 10);                       /* OSFXSR, OSXMMEXCPT */
     uc_x86_mmr gdtr = {0, PUPA_BOOT_GDT, PUPA_GDT_ENTRIES * 8 - 1, 0};
@@ -168,7 +218,7 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
         {UC_X86_REG_RSP, &rsp},   {UC_X86_REG_EFLAGS, &rflags},
     };
     for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
-        uc_err err = uc_reg_write(uc, writes[i].reg, writes[i].val);
+        uc_err err = ucf.reg_write(uc, writes[i].reg, writes[i].val);
         if (err != UC_ERR_OK) {
             char what[48];
             snprintf(what, sizeof(what), "uc_reg_write(%d)", writes[i].reg);
@@ -201,7 +251,7 @@ static void *emu_watchdog(void *arg)
         bool late = vm->deadline_ns && now_ns() >= vm->deadline_ns;
         if (e->running && (vm->kicked || late || vm->state != VM_RUNNING)) {
             e->stopped_by_watchdog = 1;
-            uc_emu_stop(e->uc);
+            ucf.emu_stop(e->uc);
             break;
         }
     }
@@ -217,7 +267,7 @@ static int emu_run(struct vm *vm)
     e->running = 1;
     e->stopped_by_watchdog = 0;
     bool have_watchdog = pthread_create(&e->watchdog, NULL, emu_watchdog, vm) == 0;
-    uc_err err = uc_emu_start(e->uc, e->rip, 0, 0, 0);
+    uc_err err = ucf.emu_start(e->uc, e->rip, 0, 0, 0);
     pthread_mutex_lock(&e->lock);
     e->running = 0;
     pthread_cond_signal(&e->wake);
@@ -226,7 +276,7 @@ static int emu_run(struct vm *vm)
         pthread_join(e->watchdog, NULL);
     pthread_cond_destroy(&e->wake);
     pthread_mutex_destroy(&e->lock);
-    uc_reg_read(e->uc, UC_X86_REG_RIP, &e->rip);
+    ucf.reg_read(e->uc, UC_X86_REG_RIP, &e->rip);
     if (vm->state != VM_RUNNING)
         return 0;
     if (err == UC_ERR_INSN_INVALID) {
@@ -236,7 +286,7 @@ static int emu_run(struct vm *vm)
     }
     if (err != UC_ERR_OK) {
         vm_fail(vm, "guest stopped in the emulator at rip 0x%llx: %s", (unsigned long long)e->rip,
-                uc_strerror(err));
+                ucf.strerror(err));
         return 0;
     }
     if (e->stopped_by_watchdog) {
@@ -261,7 +311,7 @@ static void emu_destroy(struct vm *vm)
     if (!e)
         return;
     if (e->uc)
-        uc_close(e->uc);
+        ucf.close(e->uc);
     free(e);
     vm->accel_state = NULL;
 }

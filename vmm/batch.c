@@ -90,19 +90,41 @@ static void put_record(int fd, uint8_t kind, const void *payload, uint32_t len)
 
 /* ---------------------------------------------------------------- worker (child) */
 
+/* Records are collected and written once per guest transfer, not per frame. */
+#define WORKER_OUT_CAP (64 * 1024)
+
 struct worker_ctx {
     int wfd;
-    uint8_t frame[PUPA_FRAME_MAX];
     bool sandbox;
+    size_t out_len;
+    uint8_t out[WORKER_OUT_CAP];
 };
+
+static void worker_flush(void *c)
+{
+    struct worker_ctx *w = c;
+    if (w->out_len) {
+        write_all(w->wfd, w->out, w->out_len);
+        w->out_len = 0;
+    }
+}
 
 static void worker_forward(void *c, const pupa_GuestMessage *m)
 {
     struct worker_ctx *w = c;
     size_t len = 0;
-    if (pupa_frame_encode(pupa_GuestMessage_fields, m, w->frame, sizeof(w->frame), &len) ==
+    if (WORKER_OUT_CAP - w->out_len < 5 + PUPA_FRAME_MAX)
+        worker_flush(w);
+    uint8_t *rec = w->out + w->out_len;
+    if (pupa_frame_encode(pupa_GuestMessage_fields, m, rec + 5, PUPA_FRAME_MAX, &len) !=
         PUPA_FRAME_OK)
-        put_record(w->wfd, REC_FRAME, w->frame, (uint32_t)len);
+        return;
+    rec[0] = REC_FRAME;
+    rec[1] = (uint8_t)len;
+    rec[2] = (uint8_t)(len >> 8);
+    rec[3] = (uint8_t)(len >> 16);
+    rec[4] = (uint8_t)(len >> 24);
+    w->out_len += 5 + len;
 }
 
 static int worker_before_run(void *c)
@@ -123,14 +145,27 @@ static void worker_on_term(int sig)
  * workers' pipes, other images). */
 static void worker_close_fds(const struct job *j, int wfd, FILE *log)
 {
-    int logfd = log ? fileno(log) : -1;
-    for (int fd = 3; fd < 1024; fd++) {
-        bool keep = fd == wfd || fd == logfd;
-        for (size_t i = 0; i < j->nimg && !keep; i++)
-            keep = fd == j->fds[i];
-        if (!keep)
-            close(fd);
+    int keep[PUPA_MAX_DEVICES + 2], n = 0;
+    keep[n++] = wfd;
+    if (log && fileno(log) > 2)
+        keep[n++] = fileno(log);
+    for (size_t i = 0; i < j->nimg; i++)
+        keep[n++] = j->fds[i];
+    /* close the gaps between the kept descriptors, in ascending order */
+    for (int a = 1; a < n; a++)
+        for (int k = a; k > 0 && keep[k - 1] > keep[k]; k--) {
+            int t = keep[k];
+            keep[k] = keep[k - 1];
+            keep[k - 1] = t;
+        }
+    unsigned from = 3;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned)keep[i] > from)
+            close_range(from, (unsigned)keep[i] - 1, 0);
+        if ((unsigned)keep[i] + 1 > from)
+            from = (unsigned)keep[i] + 1;
     }
+    close_range(from, ~0u, 0);
 }
 
 static void worker_main(const struct batch_opts *o, struct job *j, int wfd)
@@ -183,9 +218,12 @@ static void worker_main(const struct batch_opts *o, struct job *j, int wfd)
         .guest_log = o->guest_log,
         .verbose = o->verbose,
         .before_run = worker_before_run,
+        .on_batch_end = worker_flush,
+        .no_teardown = true,
     };
     static struct session_result r;
     session_run(&so, &r);
+    worker_flush(&w);
     put_record(wfd, REC_RESULT, &r, sizeof(r));
     _exit(0);
 }
@@ -201,6 +239,8 @@ struct batch {
     struct display_overall overall;
     int exit_code;
     double t0;
+    pid_t lingering[512]; /* workers done with their job, still exiting */
+    size_t nlingering;
 };
 
 /* Open one image read-only without ever blocking (FIFOs, devices): only
@@ -382,13 +422,20 @@ static bool job_input(struct batch *b, struct job *j, const uint8_t *p, size_t n
     return true;
 }
 
+/* The job is over: its result record arrived, or its pipe closed. A worker
+ * that delivered its result is not waited for: tearing down its VM takes
+ * milliseconds that nobody needs to wait for; it is reaped later. */
 static void job_reap(struct batch *b, struct job *j)
 {
     int status = 0;
     close(j->rfd);
     j->rfd = -1;
-    while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    pid_t got;
+    do {
+        got = waitpid(j->pid, &status, j->have_result ? WNOHANG : 0);
+    } while (got < 0 && errno == EINTR);
+    if (got == 0 && b->nlingering < sizeof(b->lingering) / sizeof(b->lingering[0]))
+        b->lingering[b->nlingering++] = j->pid;
     free(j->rec);
     j->rec = NULL;
     b->running--;
@@ -396,7 +443,7 @@ static void job_reap(struct batch *b, struct job *j)
     j->st.running = false;
     j->st.finished = true;
     j->st.t_end = now_s();
-    if (WIFSIGNALED(status))
+    if (got > 0 && WIFSIGNALED(status))
         j->term_signal = WTERMSIG(status);
     if (!j->have_result) {
         if (j->killed)
@@ -408,6 +455,21 @@ static void job_reap(struct batch *b, struct job *j)
         else
             j->error = xasprintf("worker exited without a result");
     }
+}
+
+/* Collect workers that finished their job but were still exiting. */
+static void reap_lingering(struct batch *b, bool wait)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < b->nlingering; i++) {
+        pid_t got;
+        do {
+            got = waitpid(b->lingering[i], NULL, wait ? 0 : WNOHANG);
+        } while (got < 0 && errno == EINTR);
+        if (got == 0)
+            b->lingering[kept++] = b->lingering[i];
+    }
+    b->nlingering = kept;
 }
 
 /* ---------------------------------------------------------------- results */
@@ -558,11 +620,28 @@ static void print_run(struct batch *b, struct job *j, struct strbuf *out, bool *
                   r->run_s * 1e3, o->accel->name);
 }
 
+static void print_stats(struct batch *b, const struct job *j)
+{
+    const struct session_result *r = &j->result;
+    if (!j->have_result)
+        return;
+    display_clear(&b->display);
+    fprintf(stderr,
+            "pupa: stats: %s: backend %s, set-up %.3f ms, run %.3f ms, %llu exits, %llu frames, "
+            "%llu bytes read, %llu requests, %llu notifies\n",
+            j->st.label, b->o->accel->name, r->setup_s * 1e3, r->run_s * 1e3,
+            (unsigned long long)r->exits, (unsigned long long)r->frames,
+            (unsigned long long)r->bytes_read, (unsigned long long)r->blk_requests,
+            (unsigned long long)r->blk_notifies);
+}
+
 static void job_print(struct batch *b, struct job *j)
 {
     struct strbuf out;
     bool failed = false;
     sb_init(&out);
+    if (b->o->stats)
+        print_stats(b, j);
     switch (b->o->op) {
     case BATCH_INFO:
         print_info(b, j, &out, &failed);
@@ -702,10 +781,10 @@ int batch_run(const struct batch_opts *o)
             uint8_t buf[65536];
             ssize_t got = read(j->rfd, buf, sizeof(buf));
             if (got > 0) {
-                if (!job_input(&b, j, buf, (size_t)got)) {
-                    kill(j->pid, SIGKILL);
-                    j->killed = false;
-                }
+                if (!job_input(&b, j, buf, (size_t)got))
+                    kill(j->pid, SIGKILL); /* a malformed record: the worker is broken */
+                else if (j->have_result)
+                    job_reap(&b, j);
             } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
                 job_reap(&b, j);
             }
@@ -728,12 +807,15 @@ int batch_run(const struct batch_opts *o)
                 stop_all(&b, SIGKILL);
             }
         }
+        reap_lingering(&b, false);
         struct status_job *list[64];
         size_t nlist;
         running_jobs(&b, list, &nlist);
         display_tick(&b.display, list, nlist, &b.overall, now, false);
     }
     flush_results(&b);
+    if (interrupted)
+        reap_lingering(&b, true); /* after Ctrl-C nothing may be left behind */
     /* a single job keeps its final bar on screen; a batch keeps the overall line */
     struct status_job *last = b.njobs == 1 ? &b.jobs[0].st : NULL;
     display_close(&b.display, last ? &last : NULL, last ? 1 : 0, &b.overall, now_s());

@@ -38,6 +38,7 @@ struct batch_opts {
     FILE *guest_log;
     bool verbose;
     bool sandbox;
+    bool stats; /* one line of numbers per guest on stderr */
 };
 
 /* Runs everything; returns pupa's exit status (0, 1, 3 or 130). */

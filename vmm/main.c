@@ -48,6 +48,7 @@ static const char usage_text[] =
     "  --disk=IMAGE[,sector=N]  run: attach an image (repeatable)\n"
     "  --operation=NAME       run: VmmConfig.operation for the guest\n"
     "  --no-sandbox           do not confine workers with seccomp (debugging)\n"
+    "  --stats                one line per guest on stderr: backend, times, exits, bytes\n"
     "  -v, --verbose          log unknown guest accesses\n"
     "  -h, --help, --version\n"
     "\n"
@@ -161,6 +162,7 @@ enum {
     OPT_DISK,
     OPT_OPERATION,
     OPT_NO_SANDBOX,
+    OPT_STATS,
 };
 
 static int run_command(enum batch_op op, int argc, char **argv)
@@ -188,6 +190,7 @@ static int run_command(enum batch_op op, int argc, char **argv)
         {"disk", required_argument, NULL, OPT_DISK},
         {"operation", required_argument, NULL, OPT_OPERATION},
         {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+        {"stats", no_argument, NULL, OPT_STATS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -300,6 +303,9 @@ static int run_command(enum batch_op op, int argc, char **argv)
             break;
         case OPT_NO_SANDBOX:
             b->sandbox = false;
+            break;
+        case OPT_STATS:
+            b->stats = true;
             break;
         case 'v':
             b->verbose = true;

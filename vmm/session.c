@@ -51,7 +51,10 @@ static void on_frame(void *ctx, const void *msg)
 static void com1_tx(void *ctx, const uint8_t *data, size_t len)
 {
     struct session_state *s = ctx;
-    if (pupa_reader_feed(&s->reader, data, len, on_frame, s) != PUPA_FRAME_OK) {
+    pupa_frame_status st = pupa_reader_feed(&s->reader, data, len, on_frame, s);
+    if (s->o->on_batch_end)
+        s->o->on_batch_end(s->o->ctx);
+    if (st != PUPA_FRAME_OK) {
         vm_fail(&s->vm, "protocol error at byte %llu of the guest's frame stream: %s%s%s",
                 (unsigned long long)s->reader.error_offset, pupa_frame_status_str(s->reader.error),
                 s->reader.error_detail ? ": " : "",
@@ -213,6 +216,8 @@ int session_run(const struct session_opts *o, struct session_result *r)
     describe_outcome(s);
     rc = (r->state == VM_EXITED && r->exit_status == 0) ? 0 : -1;
 out:
+    if (o->no_teardown && rc == 0)
+        return rc; /* the process exits now; the kernel frees all of it faster */
     for (int i = 0; i < PUPA_MAX_DEVICES; i++)
         virtio_blk_destroy(blk[i]);
     vm_destroy(&s->vm);

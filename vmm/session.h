@@ -36,6 +36,10 @@ struct session_opts {
     /* called once the VM exists and the guest is loaded, before it runs
      * (the worker enters its sandbox here); non-zero aborts the run */
     int (*before_run)(void *ctx);
+    /* called after each batch of frames the guest sent in one transfer */
+    void (*on_batch_end)(void *ctx);
+    /* leave the VM for process exit to tear down (a worker exits right after) */
+    bool no_teardown;
 };
 
 struct session_result {
