@@ -6,6 +6,7 @@
 #define PUPA_ACCEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -25,6 +26,10 @@ struct accel_ops {
 
 extern const struct accel_ops accel_kvm_ops;
 extern const struct accel_ops accel_emu_ops;
+
+/* Load the emulator library now (before forking workers, so they share it);
+ * 0, or -1 with a message in err. */
+int accel_emu_preload(char *err, size_t errlen);
 
 /* True when /dev/kvm opens and speaks the API pupa needs. */
 bool accel_kvm_available(void);

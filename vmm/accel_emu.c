@@ -28,20 +28,20 @@ static struct {
     const char *(*strerror)(uc_err);
 } ucf;
 
-static int emu_load(struct vm *vm)
+int accel_emu_preload(char *err, size_t errlen)
 {
     if (ucf.open)
         return 0;
     void *h = dlopen("libunicorn.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        snprintf(vm->fail, sizeof(vm->fail), "emu: cannot load the CPU emulator: %s", dlerror());
+        snprintf(err, errlen, "emu: cannot load the CPU emulator: %s", dlerror());
         return -1;
     }
 #define SYM(field, name)                                                                           \
     do {                                                                                           \
-        *(void **)&ucf.field = dlsym(h, name);                                                      \
-        if (!ucf.field) {                                                                           \
-            snprintf(vm->fail, sizeof(vm->fail), "emu: libunicorn.so.2 lacks %s", name);           \
+        *(void **)&ucf.field = dlsym(h, name);                                                     \
+        if (!ucf.field) {                                                                          \
+            snprintf(err, errlen, "emu: libunicorn.so.2 lacks %s", name);                          \
             return -1;                                                                             \
         }                                                                                          \
     } while (0)
@@ -165,7 +165,7 @@ static bool emu_bad_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
 
 static int emu_init(struct vm *vm)
 {
-    if (emu_load(vm) != 0)
+    if (accel_emu_preload(vm->fail, sizeof(vm->fail)) != 0)
         return -1;
     struct emu_state *e = xcalloc(1, sizeof(*e));
     vm->accel_state = e;

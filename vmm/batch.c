@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,6 +224,9 @@ static void worker_main(const struct batch_opts *o, struct job *j, int wfd)
     };
     static struct session_result r;
     session_run(&so, &r);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        r.peak_rss_kib = (uint64_t)ru.ru_maxrss;
     worker_flush(&w);
     put_record(wfd, REC_RESULT, &r, sizeof(r));
     _exit(0);
@@ -628,11 +632,11 @@ static void print_stats(struct batch *b, const struct job *j)
     display_clear(&b->display);
     fprintf(stderr,
             "pupa: stats: %s: backend %s, set-up %.3f ms, run %.3f ms, %llu exits, %llu frames, "
-            "%llu bytes read, %llu requests, %llu notifies\n",
+            "%llu bytes read, %llu requests, %llu notifies, worker peak RSS %llu KiB\n",
             j->st.label, b->o->accel->name, r->setup_s * 1e3, r->run_s * 1e3,
             (unsigned long long)r->exits, (unsigned long long)r->frames,
             (unsigned long long)r->bytes_read, (unsigned long long)r->blk_requests,
-            (unsigned long long)r->blk_notifies);
+            (unsigned long long)r->blk_notifies, (unsigned long long)r->peak_rss_kib);
 }
 
 static void job_print(struct batch *b, struct job *j)
@@ -731,6 +735,14 @@ int batch_run(const struct batch_opts *o)
         }
     }
     unsigned jobs = o->jobs ? o->jobs : 1;
+    if (o->accel == &accel_emu_ops) {
+        /* load the emulator once here; every worker inherits it */
+        char err[256];
+        if (accel_emu_preload(err, sizeof(err)) != 0) {
+            pupa_err("%s", err);
+            return 1;
+        }
+    }
     display_init(&b.display, o->progress, stderr, b.t0);
     b.overall.total = o->nimages ? o->nimages : 1;
     b.overall.show = o->nimages > 1;

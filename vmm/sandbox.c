@@ -44,7 +44,7 @@ int sandbox_enter(void)
         SCMP_SYS(gettid),        SCMP_SYS(getpid),          SCMP_SYS(tgkill),
         SCMP_SYS(timer_create),  SCMP_SYS(timer_settime),   SCMP_SYS(timer_gettime),
         SCMP_SYS(timer_delete),  SCMP_SYS(sched_yield),     SCMP_SYS(sched_getaffinity),
-        SCMP_SYS(getrandom),     SCMP_SYS(membarrier),
+        SCMP_SYS(getrandom),     SCMP_SYS(membarrier),      SCMP_SYS(getrusage),
     };
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx) {

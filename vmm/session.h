@@ -51,6 +51,7 @@ struct session_result {
     uint64_t bytes_read;   /* by the virtio-blk devices */
     uint64_t blk_requests, blk_notifies, blk_errors;
     double setup_s, run_s; /* VM creation + load, and boot to exit */
+    uint64_t peak_rss_kib; /* of the process that ran the guest (filled by the worker) */
     char log_tail[SESSION_LOG_TAIL];
 };
 
