@@ -30,7 +30,7 @@ struct win {
     struct fmt_info *info;
     uint64_t base; /* file offset of buf[0] */
     size_t len;    /* valid bytes in buf */
-    uint8_t buf[8192];
+    uint8_t buf[16384];
 };
 
 static int win_get(struct win *w, uint64_t off, uint8_t *c)
