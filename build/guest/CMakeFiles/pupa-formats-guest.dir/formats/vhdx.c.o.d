@@ -1,6 +1,0 @@
-guest/CMakeFiles/pupa-formats-guest.dir/formats/vhdx.c.o: \
- /work/main/guest/formats/vhdx.c /work/main/guest/formats/format.h \
- /usr/lib/gcc/x86_64-linux-gnu/12/include/stdbool.h \
- /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h \
- /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint-gcc.h
