@@ -21,12 +21,8 @@ uint32_t pupa_percent(uint64_t current, uint64_t total)
 {
     if (total == 0 || current >= total)
         return 100;
-    /* current < total here; divide first when the product could overflow */
-    if (current > UINT64_MAX / 100) {
-        uint64_t p = current / (total / 100);
-        return p > 99 ? 99 : (uint32_t)p;
-    }
-    return (uint32_t)(current * 100 / total);
+    /* exact floor(current * 100 / total), < 100 here; 128 bits cannot overflow */
+    return (uint32_t)((unsigned __int128)current * 100 / total);
 }
 
 static void msg_reset(pupa_GuestMessage *m, pupa_Level level, pb_size_t which)
@@ -100,8 +96,10 @@ bool pupa_msg_digest(pupa_GuestMessage *m, const char *device, const uint8_t sha
 {
     msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_digest_tag);
     pupa_DigestMessage *d = &m->payload.digest;
-    memcpy(d->sha256.bytes, sha256, 32);
-    d->sha256.size = 32;
+    if (sha256) {
+        memcpy(d->sha256.bytes, sha256, 32);
+        d->sha256.size = 32;
+    }
     d->bytes = bytes;
     return PUPA_STRLCPY(d->device, device);
 }

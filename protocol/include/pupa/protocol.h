@@ -26,7 +26,7 @@ typedef enum {
     PUPA_FRAME_NEED_MORE = 1,   /* decode: buffer holds only part of a frame */
     PUPA_FRAME_TOO_LONG = -1,   /* length prefix over PUPA_FRAME_MAX_PAYLOAD */
     PUPA_FRAME_BAD_PAYLOAD = -2, /* payload does not decode as the message */
-    PUPA_FRAME_NO_SPACE = -3,   /* encode: message does not fit the buffer */
+    PUPA_FRAME_NO_SPACE = -3,   /* encode: message does not fit the buffer (or a frame) */
     PUPA_FRAME_ENCODE_FAILED = -4 /* encode: nanopb refused the message */
 } pupa_frame_status;
 
@@ -39,9 +39,12 @@ PUPA_MUST_CHECK pupa_frame_status pupa_frame_encode(const pb_msgdesc_t *fields, 
                                                     uint8_t *buf, size_t cap, size_t *out_len);
 
 /* Decode the frame at the start of buf[0..len) into msg. On PUPA_FRAME_OK
- * *consumed is the frame length; on PUPA_FRAME_NEED_MORE nothing is consumed.
- * A zero-length payload is a valid frame: an all-default message. When
- * err_detail is not NULL it receives nanopb's reason for BAD_PAYLOAD. */
+ * *consumed (required) is the frame length; on PUPA_FRAME_NEED_MORE nothing is
+ * consumed. A zero-length payload is a valid frame: an all-default message.
+ * After BAD_PAYLOAD msg holds whatever decoded before the error: do not use it.
+ * When err_detail is not NULL it receives nanopb's reason for BAD_PAYLOAD.
+ * Strings are not checked for UTF-8 and end at an embedded NUL: whoever prints
+ * them must treat them as untrusted bytes. */
 PUPA_MUST_CHECK pupa_frame_status pupa_frame_decode(const pb_msgdesc_t *fields, void *msg,
                                                     const uint8_t *buf, size_t len,
                                                     size_t *consumed, const char **err_detail);
@@ -91,11 +94,12 @@ bool pupa_msg_error(pupa_GuestMessage *m, const char *operation, const char *dev
 bool pupa_msg_complete(pupa_GuestMessage *m, const char *operation, uint64_t count, bool success);
 bool pupa_msg_info_result(pupa_GuestMessage *m, const char *format, uint64_t virtual_size,
                           uint32_t cluster_size, uint32_t flags);
+/* sha256 may be NULL: the digest field stays empty. */
 bool pupa_msg_digest(pupa_GuestMessage *m, const char *device, const uint8_t sha256[32],
                      uint64_t bytes);
 bool pupa_msg_finding(pupa_GuestMessage *m, const char *check, const char *detail);
 
-/* Percent of current/total, 0..100, without overflow; total 0 counts as done. */
+/* floor(current * 100 / total), 0..100, exact for all values; total 0 counts as done. */
 uint32_t pupa_percent(uint64_t current, uint64_t total);
 
 /* Copy src into dst[0..cap) with NUL; returns false when src was cut. */
