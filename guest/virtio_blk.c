@@ -3,43 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pupa/virtio.h"
 #include "rt.h"
 #include "virtio_blk.h"
-
-enum {
-    REG_MAGIC = 0x000,
-    REG_VERSION = 0x004,
-    REG_DEVICE_ID = 0x008,
-    REG_DEVICE_FEATURES = 0x010,
-    REG_DEVICE_FEATURES_SEL = 0x014,
-    REG_DRIVER_FEATURES = 0x020,
-    REG_DRIVER_FEATURES_SEL = 0x024,
-    REG_QUEUE_SEL = 0x030,
-    REG_QUEUE_NUM_MAX = 0x034,
-    REG_QUEUE_NUM = 0x038,
-    REG_QUEUE_READY = 0x044,
-    REG_QUEUE_NOTIFY = 0x050,
-    REG_STATUS = 0x070,
-    REG_QUEUE_DESC_LOW = 0x080,
-    REG_QUEUE_DESC_HIGH = 0x084,
-    REG_QUEUE_DRIVER_LOW = 0x090,
-    REG_QUEUE_DRIVER_HIGH = 0x094,
-    REG_QUEUE_DEVICE_LOW = 0x0a0,
-    REG_QUEUE_DEVICE_HIGH = 0x0a4,
-    REG_CONFIG = 0x100,
-};
-#define ST_ACK 1
-#define ST_DRIVER 2
-#define ST_DRIVER_OK 4
-#define ST_FEATURES_OK 8
-#define F_SIZE_MAX 1
-#define F_SEG_MAX 2
-#define F_RO 5
-#define F_BLK_SIZE 6
-#define F_VERSION_1 32
-#define DESC_NEXT 1
-#define DESC_WRITE 2
-#define BLK_T_IN 0
 
 static uint32_t rd(struct vblk *d, uint32_t reg)
 {
@@ -82,31 +48,33 @@ bool vblk_init(struct vblk *d, int index, const pupa_DeviceConfig *cfg, const ch
                  cfg->sector_size);
         return fail(d, operation, why);
     }
-    if (rd(d, REG_MAGIC) != 0x74726976u || rd(d, REG_VERSION) != 2 || rd(d, REG_DEVICE_ID) != 2)
+    if (rd(d, VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC || rd(d, VIRTIO_MMIO_VERSION) != 2 ||
+        rd(d, VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_BLOCK)
         return fail(d, operation, "no virtio-blk device (virtio-mmio version 2) at its address");
 
     init_frame(d, "features");
-    wr(d, REG_STATUS, 0);
-    wr(d, REG_STATUS, ST_ACK | ST_DRIVER);
-    wr(d, REG_DEVICE_FEATURES_SEL, 1);
-    uint32_t hi = rd(d, REG_DEVICE_FEATURES);
-    wr(d, REG_DEVICE_FEATURES_SEL, 0);
-    uint32_t lo = rd(d, REG_DEVICE_FEATURES);
-    if (!(hi & (1u << (F_VERSION_1 - 32))))
+    wr(d, VIRTIO_MMIO_STATUS, 0);
+    wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+    uint32_t hi = rd(d, VIRTIO_MMIO_DEVICE_FEATURES);
+    wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    uint32_t lo = rd(d, VIRTIO_MMIO_DEVICE_FEATURES);
+    if (!(hi & (1u << (VIRTIO_F_VERSION_1 - 32))))
         return fail(d, operation, "device does not offer VIRTIO_F_VERSION_1");
-    uint32_t want_lo = lo & ((1u << F_SIZE_MAX) | (1u << F_SEG_MAX) | (1u << F_RO) |
-                             (1u << F_BLK_SIZE));
-    wr(d, REG_DRIVER_FEATURES_SEL, 1);
-    wr(d, REG_DRIVER_FEATURES, 1u << (F_VERSION_1 - 32));
-    wr(d, REG_DRIVER_FEATURES_SEL, 0);
-    wr(d, REG_DRIVER_FEATURES, want_lo);
-    wr(d, REG_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
-    if (!(rd(d, REG_STATUS) & ST_FEATURES_OK))
+    uint32_t want_lo = lo & ((1u << VIRTIO_BLK_F_SIZE_MAX) | (1u << VIRTIO_BLK_F_SEG_MAX) |
+                             (1u << VIRTIO_BLK_F_RO) | (1u << VIRTIO_BLK_F_BLK_SIZE));
+    wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    wr(d, VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32));
+    wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(d, VIRTIO_MMIO_DRIVER_FEATURES, want_lo);
+    wr(d, VIRTIO_MMIO_STATUS,
+       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    if (!(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
         return fail(d, operation, "device refused the features");
 
     init_frame(d, "queue");
-    wr(d, REG_QUEUE_SEL, 0);
-    uint32_t num_max = rd(d, REG_QUEUE_NUM_MAX);
+    wr(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+    uint32_t num_max = rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
     if (num_max < VBLK_QSIZE)
         return fail(d, operation, "device queue too small");
     d->desc = rt_alloc(16 * VBLK_QSIZE, 16);
@@ -114,18 +82,20 @@ bool vblk_init(struct vblk *d, int index, const pupa_DeviceConfig *cfg, const ch
     d->used = rt_alloc(6 + 8 * VBLK_QSIZE, 4);
     uint64_t desc = (uint64_t)(uintptr_t)d->desc, avail = (uint64_t)(uintptr_t)d->avail,
              used = (uint64_t)(uintptr_t)d->used;
-    wr(d, REG_QUEUE_NUM, VBLK_QSIZE);
-    wr(d, REG_QUEUE_DESC_LOW, (uint32_t)desc);
-    wr(d, REG_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-    wr(d, REG_QUEUE_DRIVER_LOW, (uint32_t)avail);
-    wr(d, REG_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
-    wr(d, REG_QUEUE_DEVICE_LOW, (uint32_t)used);
-    wr(d, REG_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
-    wr(d, REG_QUEUE_READY, 1);
-    wr(d, REG_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+    wr(d, VIRTIO_MMIO_QUEUE_NUM, VBLK_QSIZE);
+    wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
+    wr(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+    wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
+    wr(d, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
+    wr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)used);
+    wr(d, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
+    wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+    wr(d, VIRTIO_MMIO_STATUS,
+       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+           VIRTIO_STATUS_DRIVER_OK);
 
-    d->capacity = rd(d, REG_CONFIG) | ((uint64_t)rd(d, REG_CONFIG + 4) << 32);
-    d->size_max = (want_lo & (1u << F_SIZE_MAX)) ? rd(d, REG_CONFIG + 8) : 65536;
+    d->capacity = rd(d, VIRTIO_MMIO_CONFIG) | ((uint64_t)rd(d, VIRTIO_MMIO_CONFIG + 4) << 32);
+    d->size_max = (want_lo & (1u << VIRTIO_BLK_F_SIZE_MAX)) ? rd(d, VIRTIO_MMIO_CONFIG + 8) : 65536;
     if (d->size_max < 4096)
         d->size_max = 4096;
     d->size_max &= ~4095u; /* whole pages, so every sector size divides it */
@@ -152,15 +122,17 @@ bool vblk_submit(struct vblk *d, uint64_t sector, void *buf, uint32_t len, uint6
         return false;
     int s = __builtin_ctz(d->free_slots);
     d->free_slots &= ~(1u << s);
-    d->hdr[s] = (struct vblk_hdr){BLK_T_IN, 0, sector};
+    d->hdr[s] = (struct vblk_hdr){VIRTIO_BLK_T_IN, 0, sector};
     d->status[s] = 0xff;
     d->tag[s] = tag;
     /* slot s owns descriptors 3s, 3s+1, 3s+2 */
     uint16_t i = (uint16_t)(3 * s);
-    d->desc[i] = (struct vring_desc){(uint64_t)(uintptr_t)&d->hdr[s], 16, DESC_NEXT, (uint16_t)(i + 1)};
-    d->desc[i + 1] = (struct vring_desc){(uint64_t)(uintptr_t)buf, len, DESC_NEXT | DESC_WRITE,
-                                         (uint16_t)(i + 2)};
-    d->desc[i + 2] = (struct vring_desc){(uint64_t)(uintptr_t)&d->status[s], 1, DESC_WRITE, 0};
+    d->desc[i] = (struct vring_desc){(uint64_t)(uintptr_t)&d->hdr[s], 16, VIRTQ_DESC_F_NEXT,
+                                     (uint16_t)(i + 1)};
+    d->desc[i + 1] = (struct vring_desc){(uint64_t)(uintptr_t)buf, len,
+                                         VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, (uint16_t)(i + 2)};
+    d->desc[i + 2] =
+        (struct vring_desc){(uint64_t)(uintptr_t)&d->status[s], 1, VIRTQ_DESC_F_WRITE, 0};
     d->avail[2 + d->avail_idx % VBLK_QSIZE] = i;
     d->avail_idx++;
     d->requests++;
@@ -172,7 +144,7 @@ void vblk_kick(struct vblk *d)
     __atomic_thread_fence(__ATOMIC_RELEASE);
     d->avail[1] = d->avail_idx;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    wr(d, REG_QUEUE_NOTIFY, 0);
+    wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     d->kicks++;
 }
 

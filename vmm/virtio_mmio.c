@@ -6,37 +6,7 @@
 #include "util.h"
 #include "virtio_mmio.h"
 
-enum {
-    REG_MAGIC = 0x000,
-    REG_VERSION = 0x004,
-    REG_DEVICE_ID = 0x008,
-    REG_VENDOR_ID = 0x00c,
-    REG_DEVICE_FEATURES = 0x010,
-    REG_DEVICE_FEATURES_SEL = 0x014,
-    REG_DRIVER_FEATURES = 0x020,
-    REG_DRIVER_FEATURES_SEL = 0x024,
-    REG_QUEUE_SEL = 0x030,
-    REG_QUEUE_NUM_MAX = 0x034,
-    REG_QUEUE_NUM = 0x038,
-    REG_QUEUE_READY = 0x044,
-    REG_QUEUE_NOTIFY = 0x050,
-    REG_INTERRUPT_STATUS = 0x060,
-    REG_INTERRUPT_ACK = 0x064,
-    REG_STATUS = 0x070,
-    REG_QUEUE_DESC_LOW = 0x080,
-    REG_QUEUE_DESC_HIGH = 0x084,
-    REG_QUEUE_DRIVER_LOW = 0x090,
-    REG_QUEUE_DRIVER_HIGH = 0x094,
-    REG_QUEUE_DEVICE_LOW = 0x0a0,
-    REG_QUEUE_DEVICE_HIGH = 0x0a4,
-    REG_CONFIG_GENERATION = 0x0fc,
-    REG_CONFIG = 0x100,
-};
-
-#define VIRTIO_MMIO_MAGIC 0x74726976u /* "virt" */
 #define PUPA_VIRTIO_VENDOR 0x41505550u /* "PUPA" */
-#define STATUS_FEATURES_OK 8
-#define STATUS_DEVICE_NEEDS_RESET 64
 
 static void transport_reset(struct virtio_mmio *t)
 {
@@ -70,26 +40,26 @@ static uint32_t reg_read(struct virtio_mmio *t, uint64_t reg)
 {
     struct virtq *q = selected(t);
     switch (reg) {
-    case REG_MAGIC:
+    case VIRTIO_MMIO_MAGIC_VALUE:
         return VIRTIO_MMIO_MAGIC;
-    case REG_VERSION:
+    case VIRTIO_MMIO_VERSION:
         return 2;
-    case REG_DEVICE_ID:
+    case VIRTIO_MMIO_DEVICE_ID:
         return t->ops->device_id;
-    case REG_VENDOR_ID:
+    case VIRTIO_MMIO_VENDOR_ID:
         return PUPA_VIRTIO_VENDOR;
-    case REG_DEVICE_FEATURES:
+    case VIRTIO_MMIO_DEVICE_FEATURES:
         return t->dev_features_sel < 2 ? (uint32_t)(t->ops->features >> (32 * t->dev_features_sel))
                                        : 0;
-    case REG_QUEUE_NUM_MAX:
+    case VIRTIO_MMIO_QUEUE_NUM_MAX:
         return q ? PUPA_VIRTQ_MAX : 0;
-    case REG_QUEUE_READY:
+    case VIRTIO_MMIO_QUEUE_READY:
         return q ? q->ready : 0;
-    case REG_INTERRUPT_STATUS:
+    case VIRTIO_MMIO_INTERRUPT_STATUS:
         return t->interrupt_status;
-    case REG_STATUS:
+    case VIRTIO_MMIO_STATUS:
         return t->status;
-    case REG_CONFIG_GENERATION:
+    case VIRTIO_MMIO_CONFIG_GENERATION:
         return t->config_generation;
     default:
         return 0;
@@ -108,70 +78,71 @@ static void reg_write(struct virtio_mmio *t, uint64_t reg, uint32_t v)
 {
     struct virtq *q = selected(t);
     switch (reg) {
-    case REG_DEVICE_FEATURES_SEL:
+    case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
         t->dev_features_sel = v;
         break;
-    case REG_DRIVER_FEATURES_SEL:
+    case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
         t->drv_features_sel = v;
         break;
-    case REG_DRIVER_FEATURES:
-        if (t->drv_features_sel < 2 && !(t->status & STATUS_FEATURES_OK)) {
+    case VIRTIO_MMIO_DRIVER_FEATURES:
+        if (t->drv_features_sel < 2 && !(t->status & VIRTIO_STATUS_FEATURES_OK)) {
             int shift = 32 * (int)t->drv_features_sel;
             t->driver_features = (t->driver_features & ~(0xffffffffull << shift)) |
                                  (((uint64_t)v << shift) & t->ops->features);
         }
         break;
-    case REG_QUEUE_SEL:
+    case VIRTIO_MMIO_QUEUE_SEL:
         t->queue_sel = v;
         break;
-    case REG_QUEUE_NUM:
+    case VIRTIO_MMIO_QUEUE_NUM:
         if (q && !q->ready)
             q->num = v;
         break;
-    case REG_QUEUE_READY:
+    case VIRTIO_MMIO_QUEUE_READY:
         if (!q)
             break;
         if (v == 1 && !queue_valid(t, q)) {
             pupa_err("virtio: queue %u rejected (bad size or rings outside guest RAM)",
                      t->queue_sel);
-            t->status |= STATUS_DEVICE_NEEDS_RESET;
+            t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
             break;
         }
         q->ready = v == 1;
         q->last_avail = q->used_idx = 0;
         break;
-    case REG_QUEUE_NOTIFY:
+    case VIRTIO_MMIO_QUEUE_NOTIFY:
         t->notifies++;
         if (v < t->ops->num_queues && t->queues[v].ready &&
-            !(t->status & STATUS_DEVICE_NEEDS_RESET))
+            !(t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
             t->ops->notify(t->dev, t, v);
         break;
-    case REG_INTERRUPT_ACK:
+    case VIRTIO_MMIO_INTERRUPT_ACK:
         t->interrupt_status &= ~v;
         break;
-    case REG_STATUS:
+    case VIRTIO_MMIO_STATUS:
         if (v == 0) {
             transport_reset(t);
         } else {
-            if ((v & STATUS_FEATURES_OK) && !(t->driver_features & (1ull << VIRTIO_F_VERSION_1)))
-                v &= ~(uint32_t)STATUS_FEATURES_OK; /* legacy drivers are refused */
-            t->status = v | (t->status & STATUS_DEVICE_NEEDS_RESET);
+            if ((v & VIRTIO_STATUS_FEATURES_OK) &&
+                !(t->driver_features & (1ull << VIRTIO_F_VERSION_1)))
+                v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK; /* legacy drivers are refused */
+            t->status = v | (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
         }
         break;
-    case REG_QUEUE_DESC_LOW:
-    case REG_QUEUE_DESC_HIGH:
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
         if (q && !q->ready)
-            set_addr(&q->desc_gpa, reg == REG_QUEUE_DESC_HIGH, v);
+            set_addr(&q->desc_gpa, reg == VIRTIO_MMIO_QUEUE_DESC_HIGH, v);
         break;
-    case REG_QUEUE_DRIVER_LOW:
-    case REG_QUEUE_DRIVER_HIGH:
+    case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+    case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
         if (q && !q->ready)
-            set_addr(&q->avail_gpa, reg == REG_QUEUE_DRIVER_HIGH, v);
+            set_addr(&q->avail_gpa, reg == VIRTIO_MMIO_QUEUE_DRIVER_HIGH, v);
         break;
-    case REG_QUEUE_DEVICE_LOW:
-    case REG_QUEUE_DEVICE_HIGH:
+    case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+    case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
         if (q && !q->ready)
-            set_addr(&q->used_gpa, reg == REG_QUEUE_DEVICE_HIGH, v);
+            set_addr(&q->used_gpa, reg == VIRTIO_MMIO_QUEUE_DEVICE_HIGH, v);
         break;
     default:
         break;
@@ -183,8 +154,8 @@ static void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_
 {
     struct virtio_mmio *t = opaque;
 
-    if (offset >= REG_CONFIG) {
-        uint64_t off = offset - REG_CONFIG;
+    if (offset >= VIRTIO_MMIO_CONFIG) {
+        uint64_t off = offset - VIRTIO_MMIO_CONFIG;
         if (is_write) /* virtio-blk's config is read-only for us */
             return;
         if (off < t->ops->config_len && len <= t->ops->config_len - off)

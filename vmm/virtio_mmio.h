@@ -6,12 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pupa/virtio.h"
 #include "vm.h"
 
-#define VIRTIO_F_VERSION_1 32
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_DESC_F_INDIRECT 4
 
 struct virtq {
     uint32_t num; /* 0 until the driver sets it */
