@@ -15,32 +15,7 @@
 #include "../../vmm/output.h"
 #include "../../vmm/report.h"
 #include "../../vmm/util.h"
-
-struct file_ctx {
-    int fd;
-    uint64_t size;
-};
-
-static int file_read(void *c, uint64_t off, void *buf, size_t len)
-{
-    struct file_ctx *f = c;
-    uint8_t *p = buf;
-    memset(buf, 0, len);
-    while (len > 0 && off < f->size) {
-        ssize_t n = pread(f->fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0)
-            break;
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+#include "../unit/testutil.h"
 
 /* Send each message through a real encode/decode round trip into the report. */
 static void send_msg(void *c, const pupa_GuestMessage *m)
@@ -81,13 +56,10 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *filename = argv[optind];
-    int fd = open(filename, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0)
+    struct fmt_io io = file_io_open(filename);
+    if (!io.read || stat(filename, &st) != 0)
         die("%s: %s", filename, strerror(errno));
-
-    struct file_ctx f = {fd, (uint64_t)st.st_size};
-    struct fmt_io io = {&f, file_read, f.size, filename};
     struct report r;
     report_init(&r);
     info_run(&io, format, "vda", send_msg, &r);
@@ -108,6 +80,6 @@ int main(int argc, char **argv)
     fwrite(out.s, 1, out.len, stdout);
     sb_free(&out);
     report_free(&r);
-    close(fd);
+    file_io_close(&io);
     return 0;
 }
