@@ -53,7 +53,8 @@ bool vblk_init(struct vblk *d, int index, const pupa_DeviceConfig *cfg, const ch
         return fail(d, operation, "no virtio-blk device (virtio-mmio version 2) at its address");
 
     init_frame(d, "features");
-    wr(d, VIRTIO_MMIO_STATUS, 0);
+    /* a device fresh from the VMM is in reset already: every register write
+     * costs an exit, so no explicit reset and no writes of zero halves */
     wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
     uint32_t hi = rd(d, VIRTIO_MMIO_DEVICE_FEATURES);
@@ -84,11 +85,14 @@ bool vblk_init(struct vblk *d, int index, const pupa_DeviceConfig *cfg, const ch
              used = (uint64_t)(uintptr_t)d->used;
     wr(d, VIRTIO_MMIO_QUEUE_NUM, VBLK_QSIZE);
     wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
-    wr(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+    if (desc >> 32)
+        wr(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
     wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
-    wr(d, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
+    if (avail >> 32)
+        wr(d, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
     wr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)used);
-    wr(d, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
+    if (used >> 32)
+        wr(d, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
     wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
     wr(d, VIRTIO_MMIO_STATUS,
        VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
