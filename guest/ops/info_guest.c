@@ -8,8 +8,8 @@
 
 /* A small read cache: parsers read headers and tables in small pieces, and
  * every miss costs an exit, so misses fetch a whole aligned block. */
-#define CACHE_BLOCK (256u * 1024)
-#define CACHE_SLOTS 8
+#define CACHE_BLOCK (64u * 1024)
+#define CACHE_SLOTS 16
 
 struct disk_cache {
     struct vblk *dev;
