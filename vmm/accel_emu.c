@@ -144,8 +144,13 @@ static void emu_intr(uc_engine *uc, uint32_t intno, void *opaque)
     struct vm *vm = opaque;
     uint64_t rip = 0;
     ucf.reg_read(uc, UC_X86_REG_RIP, &rip);
-    vm_fail(vm, "guest crashed: CPU exception %u (%s) at rip 0x%llx", intno,
-            vm_exception_name(intno), (unsigned long long)rip);
+    const uint8_t *insn = vm_gpa(vm, rip, 1);
+    if (intno == 13 && insn && *insn == 0xf4) /* HLT is privileged in ring 3 */
+        vm_fail(vm, "guest halted (HLT at rip 0x%llx) without reporting an exit status",
+                (unsigned long long)rip);
+    else
+        vm_fail(vm, "guest crashed: CPU exception %u (%s) at rip 0x%llx", intno,
+                vm_exception_name(intno), (unsigned long long)rip);
     ucf.emu_stop(uc);
 }
 

@@ -229,7 +229,11 @@ static void guest_exception(struct vm *vm, uint32_t frame_gpa)
     /* vectors 8, 10-14, 17, 21, 29, 30 push an error code */
     bool has_error = vector < 32 && ((0x60227d00u >> vector) & 1);
     uint64_t error = has_error ? w[3] : 0, rip = has_error ? w[4] : w[3];
-    if (vector == 14)
+    const uint8_t *insn = vm_gpa(vm, rip, 1);
+    if (vector == 13 && insn && *insn == 0xf4) /* HLT is privileged in ring 3 */
+        vm_fail(vm, "guest halted (HLT at rip 0x%llx) without reporting an exit status",
+                (unsigned long long)rip);
+    else if (vector == 14)
         vm_fail(vm, "guest crashed: CPU exception %llu (%s) at rip 0x%llx, address 0x%llx",
                 (unsigned long long)vector, vm_exception_name((unsigned)vector),
                 (unsigned long long)rip, (unsigned long long)w[0]);

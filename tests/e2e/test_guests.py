@@ -61,6 +61,11 @@ def main():
             expect("triple fault" in err, err)
         else:  # the emulator reports the first exception instead
             expect("CPU exception 6 (#UD invalid opcode)" in err, err)
+    elif case == "halt":
+        rc, out, err = run(base)
+        expect(rc == 1, f"exit {rc}")
+        expect("guest halted (HLT at rip 0x" in err and "without reporting an exit status" in err,
+               err)
     elif case == "flood":
         with tempfile.TemporaryDirectory() as d:
             log = os.path.join(d, "guest.log")
