@@ -303,7 +303,8 @@ static int emu_run(struct vm *vm)
     }
     const uint8_t *op = vm_gpa(vm, e->rip - 1, 1);
     if (op && *op == 0xf4)
-        vm_fail(vm, "guest halted (HLT) without reporting an exit status");
+        vm_fail(vm, "guest halted (HLT at rip 0x%llx) without reporting an exit status",
+                (unsigned long long)(e->rip - 1));
     else
         vm_fail(vm, "guest stopped unexpectedly in the emulator at rip 0x%llx",
                 (unsigned long long)e->rip);
