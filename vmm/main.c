@@ -119,6 +119,20 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* --shard K/N: decimal digits only (no sign, space or fraction), 1 <= K <= N. */
+static bool parse_shard(const char *s, uint64_t *k, uint64_t *n)
+{
+    size_t kl = strspn(s, "0123456789");
+    if (kl == 0 || kl > 19 || s[kl] != '/')
+        return false;
+    size_t nl = strspn(s + kl + 1, "0123456789");
+    if (nl == 0 || nl > 19 || s[kl + 1 + nl] != '\0')
+        return false;
+    *k = strtoull(s, NULL, 10);
+    *n = strtoull(s + kl + 1, NULL, 10);
+    return *n > 0 && *k > 0 && *k <= *n;
+}
+
 static int load_guest_file(struct cli *c)
 {
     int fd = open(c->guest_path, O_RDONLY | O_CLOEXEC);
@@ -332,9 +346,8 @@ static int run_command(enum batch_op op, int argc, char **argv)
         return usage_error("%s", "--format applies to info");
 
     if (c.shard) {
-        unsigned k, n;
-        char extra;
-        if (sscanf(c.shard, "%u/%u%c", &k, &n, &extra) != 2 || n == 0 || k == 0 || k > n)
+        uint64_t k, n;
+        if (!parse_shard(c.shard, &k, &n))
             return usage_error("--shard must be K/N with 1 <= K <= N, not '%s'", c.shard);
         /* image i (0-based, input order) belongs to shard i % N + 1 */
         size_t kept = 0;
