@@ -393,7 +393,8 @@ def case_shards(pupa, accel, d):
     expect(rc == 0 and out == "", f"empty shard: exit {rc}, stdout {out!r}")
     # bad specifications are usage errors
     for spec in ("0/3", "4/3", "1/0", "0/0", "x", "", "3", "1/", "/3", "1/3x", "1/3/3", "a/3",
-                 "1/b", "-1/3", "1/-3", "1.5/3", "1//3"):
+                 "1/b", "-1/3", "1/-3", "+1/3", " 1/3", "1/ 3", "1.5/3", "1//3", "0x1/3",
+                 "99999999999999999999/3", "1/99999999999999999999"):
         rc, out, err = run(pupa_cmd(pupa, accel, f"--shard={spec}", *entries[:3]))
         expect(rc == 2 and out == "" and "--shard" in err,
                f"--shard={spec!r}: exit {rc}, want 2 (usage): {err!r}")
