@@ -587,7 +587,7 @@ def case_scaling(pupa, accel, d, script):
     aw = make_awkward(os.path.join(imgs))  # the find list skips the directory and the FIFO
     os.rmdir(aw["directory"])
     os.unlink(aw["fifo"])
-    out = os.path.join(d, "out")
+    out = os.path.join(d, "out dir")  # the script quotes its paths
     env = dict(os.environ, PUPA=pupa, PUPA_ARGS=f"--accel={accel} -j1 --progress=none")
     p = subprocess.run(["bash", script, imgs, out, "3"], env=env, capture_output=True,
                        text=True, timeout=600)
@@ -633,6 +633,12 @@ def case_scaling(pupa, accel, d, script):
                            text=True, timeout=600)
         expect(p.returncode == want, f"script with{extra or ' no extra options'}: exit "
                                      f"{p.returncode}, want {want}: {p.stdout}{p.stderr}")
+    # a shard that cannot run (here a usage error) decides the status: 2, not 0
+    shutil.rmtree(out)
+    env["PUPA_ARGS"] = f"--accel={accel} --no-such-option"
+    p = subprocess.run(["bash", script, imgs, out, "3"], env=env, capture_output=True,
+                       text=True, timeout=600)
+    expect(p.returncode == 2, f"script with a bad option: exit {p.returncode}, want 2")
     print(f"3 shards over {len(entries)} files: union = unsharded run, merged in input order")
 
 
