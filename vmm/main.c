@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,8 +220,12 @@ static int run_command(enum batch_op op, int argc, char **argv)
     b->timeout_s = 30;
     b->sector_size = 512;
     b->sandbox = true;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    b->jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+    /* the CPUs this process may run on (taskset, Slurm and container cpusets), not all
+     * the machine's */
+    cpu_set_t cpus;
+    long ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus)
+                                                               : sysconf(_SC_NPROCESSORS_ONLN);
+    b->jobs = ncpu > 0 ? (unsigned)(ncpu < 256 ? ncpu : 256) : 1;
     b->per_guest = op == BATCH_INFO ? 1 : PUPA_MAX_DEVICES;
     uint64_t v;
     int opt;
