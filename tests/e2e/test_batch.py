@@ -433,6 +433,21 @@ def case_jobs(pupa, accel, d):
     rc, out, err = run(pupa_cmd(pupa, accel, "--output=json", "--progress=none", "--summary",
                                 "--no-summary", *entries[:4]))
     expect(not SUMMARY_RE.search(err), f"--no-summary after --summary: {err!r}")
+    # the default -j is the number of CPUs pupa may run on (taskset, cpusets), seen in the
+    # completion order of a slow first image under --unordered (emu: KVM is too fast to see)
+    cpus = sorted(os.sched_getaffinity(0))
+    if accel == "emu" and len(cpus) >= 2:
+        slow = os.path.join(d, "slow.vdi")
+        qemu_img_create(["-f", "vdi", slow, "4T"])
+        sel = [slow] + imgs[:6]
+        for allowed, want_first in (({cpus[0]}, True), (set(cpus), False)):
+            p = subprocess.run(pupa_cmd(pupa, accel, "--output=json", "--unordered", *sel),
+                               capture_output=True, text=True, timeout=300,
+                               preexec_fn=lambda a=allowed: os.sched_setaffinity(0, a))
+            first = json_lines(p.stdout)[0]["filename"]
+            expect(p.returncode == 0 and (first == slow) == want_first,
+                   f"default -j on {len(allowed)} allowed CPUs: {first!r} came first")
+        print("default -j follows the CPU affinity")
     # -j bounds are usage errors
     for j in ("0", "257", "x", "-1"):
         rc, out, err = run(pupa_cmd(pupa, accel, f"-j{j}", *entries[:2]))
