@@ -245,6 +245,7 @@ struct batch {
     double t0;
     pid_t lingering[512]; /* workers done with their job, still exiting */
     size_t nlingering;
+    int out_errno; /* stdout failed (a full disk, a closed pipe): stop like Ctrl-C */
 };
 
 /* Open one image read-only without ever blocking (FIFOs, devices): only
@@ -668,10 +669,11 @@ static void job_print(struct batch *b, struct job *j)
         b->overall.failed++;
     if (j->st.unsafe)
         b->overall.unsafe++;
-    if (out.len) {
+    if (out.len && !b->out_errno) {
         display_clear(&b->display);
-        fwrite(out.s, 1, out.len, stdout);
-        fflush(stdout);
+        errno = 0;
+        if (fwrite(out.s, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
+            b->out_errno = errno ? errno : EIO;
     }
     sb_free(&out);
     report_free(&j->report);
@@ -758,10 +760,10 @@ int batch_run(const struct batch_opts *o)
 
     double stop_deadline = 0;
     for (;;) {
-        while (!interrupted && b.running < jobs && b.next_start < b.njobs)
+        while (!interrupted && !b.out_errno && b.running < jobs && b.next_start < b.njobs)
             job_start(&b, &b.jobs[b.next_start++]);
         flush_results(&b);
-        if (b.running == 0 && (interrupted || b.next_start == b.njobs))
+        if (b.running == 0 && (interrupted || b.out_errno || b.next_start == b.njobs))
             break;
 
         struct pollfd pfd[257];
@@ -811,7 +813,7 @@ int batch_run(const struct batch_opts *o)
                 j->killed = true;
             }
         }
-        if (interrupted) {
+        if (interrupted || b.out_errno) {
             if (stop_deadline == 0) {
                 stop_all(&b, SIGTERM);
                 stop_deadline = now + 2;
@@ -826,7 +828,7 @@ int batch_run(const struct batch_opts *o)
         display_tick(&b.display, list, nlist, &b.overall, now, false);
     }
     flush_results(&b);
-    if (interrupted)
+    if (interrupted || b.out_errno)
         reap_lingering(&b, true); /* after Ctrl-C nothing may be left behind */
     /* a single job keeps its final bar on screen; a batch keeps the overall line */
     struct status_job *last = b.njobs == 1 ? &b.jobs[0].st : NULL;
@@ -840,6 +842,12 @@ int batch_run(const struct batch_opts *o)
                 elapsed > 0 ? (double)b.inspected / elapsed : 0.0,
                 interrupted ? " (interrupted)" : "");
     int code = b.exit_code;
+    if (b.out_errno) {
+        /* results were lost: never 0; a reader that went away (| head) needs no message */
+        if (b.out_errno != EPIPE)
+            pupa_err("error writing the results to standard output: %s", strerror(b.out_errno));
+        code = 1;
+    }
     if (code == 0 && o->require_safe && b.overall.unsafe > 0)
         code = 3;
     if (interrupted)
