@@ -1,6 +1,6 @@
 # tests/batch.cmake: issue 7's batch scans: 200 mixed images, order, human blocks, shards, -j and --summary, --files-from/-0, Ctrl-C, and the GNU parallel example of docs/scaling.md.
 foreach(accel emu kvm)
-  foreach(c mixed order human shards jobs files-from sigint)
+  foreach(c mixed order human shards jobs files-from sigint output-errors)
     add_test(NAME batch/${c}-${accel}
       COMMAND ${PYTHON3} ${E2E}/test_batch.py $<TARGET_FILE:pupa> ${accel} ${c})
     set_tests_properties(batch/${c}-${accel} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300

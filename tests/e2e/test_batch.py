@@ -509,6 +509,40 @@ def case_files_from(pupa, accel, d):
     expect(p.returncode == 2, f"empty list: exit {p.returncode}")
 
 
+def case_output_errors(pupa, accel, d):
+    """Results that cannot be written stop the scan: never exit 0 with results lost."""
+    imgs = make_images(d, 20)
+    # a full disk: an error naming the cause, exit 1, for one image and for a batch
+    for sel in (imgs[:1], imgs):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run(pupa_cmd(pupa, accel, "--output=json", "-j2", *sel), stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=300)
+        expect(p.returncode == 1, f"stdout on /dev/full, {len(sel)} images: exit {p.returncode}")
+        expect("No space left on device" in p.stderr, f"no write error reported: {p.stderr!r}")
+    # a reader that goes away (| head -1): pupa stops starting guests and leaves nothing
+    entries = [imgs[i % len(imgs)] for i in range(3000)]
+    lst = write_list(os.path.join(d, "list"), entries, b"\n")
+    t0 = time.monotonic()
+    p = subprocess.Popen(pupa_cmd(pupa, accel, "--output=json", "-j2", "--progress=none",
+                                  f"--files-from={lst}"), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    first = p.stdout.readline()
+    p.stdout.close()
+    try:
+        _, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("pupa kept scanning after its reader went away")
+    secs = time.monotonic() - t0
+    expect(json.loads(first)["filename"] == entries[0], first)
+    expect(p.returncode == 1, f"closed pipe: exit {p.returncode}, want 1")
+    expect(b"standard output" not in err, f"a message for a closed pipe: {err!r}")
+    left = [line for line in subprocess.run(["ps", "-eo", "pid,args"], capture_output=True,
+                                            text=True).stdout.splitlines() if d in line]
+    expect(not left, "processes left behind:\n" + "\n".join(left))
+    print(f"closed pipe after the first line: stopped after {secs:.2f} s")
+
+
 def run_pty(cmd, env, interrupt_when, timeout=180):
     """cmd with stdin and stderr on a pseudo-terminal, stdout on a pipe; SIGINT to its
     process group once interrupt_when(stdout so far, seconds) is true."""
@@ -670,7 +704,7 @@ def main():
         else:
             {"mixed": case_mixed, "order": case_order, "human": case_human,
              "shards": case_shards, "jobs": case_jobs, "files-from": case_files_from,
-             "sigint": case_sigint}[case](pupa, accel, d)
+             "sigint": case_sigint, "output-errors": case_output_errors}[case](pupa, accel, d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
     print(f"OK {case} {accel} ({time.monotonic() - t0:.1f} s)")
