@@ -907,7 +907,8 @@ static int qcow2_open(const struct fmt_io *io, struct fmt_info *info)
     if (q.nb_bitmaps) {
         struct q2_names names;
         names.count = 0;
-        if (q2_bitmap_walk(&q, q2_bitmap_load, &names) != 0)
+        /* the whole directory is checked before any bitmap is loaded */
+        if (q2_bitmap_walk(&q, NULL, NULL) != 0 || q2_bitmap_walk(&q, q2_bitmap_load, &names) != 0)
             return -1;
     }
     /* bdrv_open_driver() then refreshes the sector count */
