@@ -1,0 +1,154 @@
+/* fuzz_formats.c: libFuzzer harness: info_run() (probe + every format parser) over an in-memory image, its frames through the VMM's report and qemu-img output. */
+/*
+ * Input: [mode byte][name byte][image bytes...].
+ *
+ *   mode < 0xa0           probe like qemu-img
+ *   mode >= 0xa0          force format (mode - 0xa0) % (drivers + 1): a driver's
+ *                         name, or one past the last: an unknown name
+ *   name & 7              the file name the parsers see (dmg is probed by name;
+ *                         backing files are resolved against it)
+ *   (name >> 3) & 3       image size: 0 the data, 1 rounded up to 512, 2 the data
+ *                         + 1 GiB of zeros, 3 the data, reads past it fail (EIO)
+ *   name & 0x20           human output as on a terminal (sanitized strings)
+ *
+ * Reads past the end of the data return zeros, like qemu's block layer. Every
+ * message info_run() sends goes through a real frame encode/decode (the guest
+ * panics when a message does not encode) into report_feed(); the report must be
+ * consistent (report_check_info: what the VMM would call a guest protocol
+ * error), success must match info_run()'s return value, a failure must carry an
+ * error, a success a format. The human and JSON outputs are built, and a second
+ * run over the same input must give the same bytes (no state kept between runs).
+ * Any violation aborts.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../guest/ops/info.h"
+#include "../../vmm/output.h"
+#include "../../vmm/report.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FORCE_BASE 0xa0
+#define PAD_ZEROS (1ull << 30)
+
+static const char *const names[8] = {
+    "disk.img", "disk.dmg", "disk.vmdk", "sub/dir/disk.qcow2",
+    "/abs/dir/disk.vhd", "disk", "../up/disk.DMG", "images/x.dmg.bak",
+};
+
+struct mem_image {
+    const uint8_t *data;
+    size_t len;
+    int eio_past_end;
+};
+
+static void die_fuzz(const char *what, const char *detail)
+{
+    fprintf(stderr, "fuzz_formats: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    abort();
+}
+
+static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    const struct mem_image *m = ctx;
+    uint8_t *out = buf;
+    if (len && !buf)
+        die_fuzz("read into a NULL buffer", NULL);
+    if (off + len < off)
+        die_fuzz("read range wraps around", NULL);
+    if (m->eio_past_end && off + len > m->len)
+        return -1;
+    memset(out, 0, len);
+    if (off < m->len) {
+        size_t n = m->len - (size_t)off < len ? m->len - (size_t)off : len;
+        memcpy(out, m->data + off, n);
+    }
+    return 0;
+}
+
+/* Every message through a real encode/decode, as on the serial port. */
+static void send_msg(void *ctx, const pupa_GuestMessage *m)
+{
+    struct report *r = ctx;
+    static uint8_t frame[PUPA_FRAME_MAX];
+    static pupa_GuestMessage decoded;
+    size_t len = 0, used = 0;
+    pupa_frame_status st =
+        pupa_frame_encode(pupa_GuestMessage_fields, m, frame, sizeof(frame), &len);
+    if (st != PUPA_FRAME_OK)
+        die_fuzz("the guest could not encode a message (it would panic)",
+                 pupa_frame_status_str(st));
+    st = pupa_frame_decode(pupa_GuestMessage_fields, &decoded, frame, len, &used, NULL);
+    if (st != PUPA_FRAME_OK || used != len)
+        die_fuzz("a frame the guest encoded does not decode", pupa_frame_status_str(st));
+    report_feed(r, &decoded);
+}
+
+/* One inspection; the outputs (or the error) appended to out. */
+static void inspect(const struct fmt_io *io, const char *forced, bool tty, struct strbuf *out)
+{
+    struct report r;
+    report_init(&r);
+    bool ok = info_run(io, forced, "vda", send_msg, &r);
+    if (!report_check_info(&r))
+        die_fuzz("the frames are a guest protocol error for the VMM", r.protocol_error);
+    if (ok != r.success)
+        die_fuzz("info_run's result and the Complete message disagree", NULL);
+    if (!ok) {
+        if (!r.error || !r.error[0])
+            die_fuzz("failure without an error message", NULL);
+        sb_printf(out, "error: %s\n", r.error);
+    } else {
+        if (!r.have_result || !r.format[0])
+            die_fuzz("success without a format", NULL);
+        r.actual_size = io->size / 2;
+        size_t before = out->len;
+        output_info_human(out, &r, io->filename, tty);
+        output_info_json(out, &r, io->filename, true);
+        output_info_json(out, &r, io->filename, false);
+        if (strlen(out->s + before) != out->len - before)
+            die_fuzz("NUL byte in the output", NULL);
+        if (r.nfindings == 0 && strstr(out->s + before, "safety: safe\n") == NULL)
+            die_fuzz("no findings but no 'safety: safe' line", NULL);
+    }
+    report_free(&r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static size_t ndrivers;
+    if (!ndrivers) {
+        while (fmt_drivers[ndrivers])
+            ndrivers++;
+    }
+    if (size < 2)
+        return 0;
+    uint8_t mode = data[0], name = data[1];
+    struct mem_image img = {data + 2, size - 2, ((name >> 3) & 3) == 3};
+    uint64_t io_size = img.len;
+    if (((name >> 3) & 3) == 1)
+        io_size = (io_size + 511) / 512 * 512;
+    else if (((name >> 3) & 3) == 2)
+        io_size += PAD_ZEROS;
+    const char *forced = NULL;
+    if (mode >= FORCE_BASE) {
+        size_t i = (size_t)(mode - FORCE_BASE) % (ndrivers + 1);
+        forced = i < ndrivers ? fmt_drivers[i]->name : "no-such-format";
+    }
+    struct fmt_io io = {&img, mem_read, io_size, names[name & 7]};
+    bool tty = (name & 0x20) != 0;
+
+    struct strbuf first, second;
+    sb_init(&first);
+    sb_init(&second);
+    inspect(&io, forced, tty, &first);
+    inspect(&io, forced, tty, &second);
+    if (first.len != second.len || memcmp(first.s, second.s, first.len) != 0)
+        die_fuzz("two runs over the same image give different results", NULL);
+    sb_free(&first);
+    sb_free(&second);
+    return 0;
+}
