@@ -180,7 +180,8 @@ enum {
     OPT_STATS,
 };
 
-static int run_command(enum batch_op op, int argc, char **argv)
+/* Parses and runs one command; run_command() frees what it collected on every path. */
+static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -211,9 +212,7 @@ static int run_command(enum batch_op op, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static const char *const op_names[] = {"selftest", "run", "read", "info"};
-    struct cli c;
-    memset(&c, 0, sizeof(c));
-    struct batch_opts *b = &c.b;
+    struct batch_opts *b = &c->b;
     b->op = op;
     b->operation = op_names[op];
     b->ram_size = PUPA_RAM_DEFAULT;
@@ -234,7 +233,7 @@ static int run_command(enum batch_op op, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "f:j:0vh", opts, NULL)) != -1) {
         switch (opt) {
         case OPT_OUTPUT:
-            c.output_name = optarg;
+            c->output_name = optarg;
             break;
         case 'f':
             b->format = optarg;
@@ -252,10 +251,10 @@ static int run_command(enum batch_op op, int argc, char **argv)
             b->sector_size = (uint32_t)v;
             break;
         case OPT_FILES_FROM:
-            c.files_from = optarg;
+            c->files_from = optarg;
             break;
         case '0':
-            c.null_sep = true;
+            c->null_sep = true;
             break;
         case 'j':
             if (!parse_u64(optarg, &v) || v < 1 || v > 256)
@@ -268,21 +267,21 @@ static int run_command(enum batch_op op, int argc, char **argv)
             b->per_guest = (size_t)v;
             break;
         case OPT_SHARD:
-            c.shard = optarg;
+            c->shard = optarg;
             break;
         case OPT_UNORDERED:
             b->unordered = true;
             break;
         case OPT_SUMMARY:
         case OPT_NO_SUMMARY:
-            c.summary_set = true;
-            c.summary = opt == OPT_SUMMARY;
+            c->summary_set = true;
+            c->summary = opt == OPT_SUMMARY;
             break;
         case OPT_PROGRESS:
-            c.progress_name = optarg;
+            c->progress_name = optarg;
             break;
         case OPT_ACCEL:
-            c.accel_name = optarg;
+            c->accel_name = optarg;
             break;
         case OPT_MEMORY:
             if (!parse_u64(optarg, &v) || v < PUPA_RAM_MIN / PUPA_MIB ||
@@ -300,20 +299,22 @@ static int run_command(enum batch_op op, int argc, char **argv)
             break;
         }
         case OPT_GUEST_LOG:
-            c.guest_log_path = optarg;
+            c->guest_log_path = optarg;
             break;
         case OPT_GUEST:
-            c.guest_path = optarg;
+            c->guest_path = optarg;
             break;
         case OPT_DISK: {
             char *spec = xstrdup(optarg), *comma = strrchr(spec, ',');
             if (comma && strncmp(comma, ",sector=", 8) == 0) {
-                if (!parse_u64(comma + 8, &v) || !PUPA_SECTOR_SIZE_OK(v))
+                if (!parse_u64(comma + 8, &v) || !PUPA_SECTOR_SIZE_OK(v)) {
+                    free(spec);
                     return usage_error("bad sector size in --disk '%s'", optarg);
+                }
                 b->sector_size = (uint32_t)v;
                 *comma = '\0';
             }
-            add_name(&c, spec);
+            add_name(c, spec);
             free(spec);
             break;
         }
@@ -339,79 +340,86 @@ static int run_command(enum batch_op op, int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         if (op == BATCH_SELFTEST || op == BATCH_RUN)
             return usage_error("unexpected argument '%s'", argv[i]);
-        add_name(&c, argv[i]);
+        add_name(c, argv[i]);
     }
-    if (c.files_from && read_files_from(&c) != 0)
+    if (c->files_from && read_files_from(c) != 0)
         return 1;
-    if ((op == BATCH_INFO || op == BATCH_READ) && c.nnames == 0)
+    if ((op == BATCH_INFO || op == BATCH_READ) && c->nnames == 0)
         return usage_error("%s", "no image given");
-    if (op == BATCH_RUN && !c.guest_path)
+    if (op == BATCH_RUN && !c->guest_path)
         return usage_error("%s", "run needs --guest FILE.elf");
     if (b->format && op != BATCH_INFO)
         return usage_error("%s", "--format applies to info");
 
-    if (c.shard) {
+    if (c->shard) {
         uint64_t k, n;
-        if (!parse_shard(c.shard, &k, &n))
-            return usage_error("--shard must be K/N with 1 <= K <= N, not '%s'", c.shard);
+        if (!parse_shard(c->shard, &k, &n))
+            return usage_error("--shard must be K/N with 1 <= K <= N, not '%s'", c->shard);
         /* image i (0-based, input order) belongs to shard i % N + 1 */
         size_t kept = 0;
-        for (size_t i = 0; i < c.nnames; i++) {
+        for (size_t i = 0; i < c->nnames; i++) {
             if (i % n == k - 1)
-                c.names[kept++] = c.names[i];
+                c->names[kept++] = c->names[i];
             else
-                free(c.names[i]);
+                free(c->names[i]);
         }
-        c.nnames = kept;
-        if (kept == 0)
-            return 0; /* an empty shard is a success with nothing to do */
+        c->nnames = kept;
     }
-    b->images = c.names;
-    b->nimages = c.nnames;
+    b->images = c->names;
+    b->nimages = c->nnames;
 
-    if (!c.output_name || strcmp(c.output_name, "human") == 0)
+    if (!c->output_name || strcmp(c->output_name, "human") == 0)
         b->output = OUTPUT_HUMAN;
-    else if (strcmp(c.output_name, "json") == 0)
+    else if (strcmp(c->output_name, "json") == 0)
         b->output = OUTPUT_JSON;
     else
-        return usage_error("--output must be human or json, not '%s'", c.output_name);
-    if (!display_parse_mode(c.progress_name, stderr, &b->progress))
+        return usage_error("--output must be human or json, not '%s'", c->output_name);
+    if (!display_parse_mode(c->progress_name, stderr, &b->progress))
         return usage_error("--progress must be auto, tty, plain, json or none, not '%s'",
-                           c.progress_name);
+                           c->progress_name);
     /* without --progress, a single info on a pipe stays quiet like qemu-img */
-    if (!c.progress_name && b->progress == DISPLAY_PLAIN &&
+    if (!c->progress_name && b->progress == DISPLAY_PLAIN &&
         (op == BATCH_INFO || op == BATCH_SELFTEST))
         b->progress = DISPLAY_NONE;
-    b->summary = c.summary_set ? c.summary
-                               : isatty(STDERR_FILENO) && b->nimages > 1 && op == BATCH_INFO;
+    b->summary =
+        c->summary_set ? c->summary : isatty(STDERR_FILENO) && b->nimages > 1 && op == BATCH_INFO;
 
     char err[256];
-    b->accel = session_pick_accel(c.accel_name, err, sizeof(err));
+    b->accel = session_pick_accel(c->accel_name, err, sizeof(err));
     if (!b->accel) {
         pupa_err("%s", err);
-        return c.accel_name && strcmp(c.accel_name, "auto") && strcmp(c.accel_name, "kvm") &&
-                       strcmp(c.accel_name, "emu")
+        return c->accel_name && strcmp(c->accel_name, "auto") && strcmp(c->accel_name, "kvm") &&
+                       strcmp(c->accel_name, "emu")
                    ? 2
                    : 1;
     }
+    if (c->nnames == 0 && c->shard)
+        return 0; /* an empty shard is a success with nothing to do (once the options are valid) */
     if (op == BATCH_RUN) {
-        if (load_guest_file(&c) != 0)
+        if (load_guest_file(c) != 0)
             return 1;
     } else {
         b->elf = pupa_guest_elf;
         b->elf_len = (size_t)(pupa_guest_elf_end - pupa_guest_elf);
     }
-    if (c.guest_log_path) {
-        b->guest_log = strcmp(c.guest_log_path, "-") == 0 ? stderr
-                                                          : fopen(c.guest_log_path, "w");
+    if (c->guest_log_path) {
+        b->guest_log = strcmp(c->guest_log_path, "-") == 0 ? stderr : fopen(c->guest_log_path, "w");
         if (!b->guest_log) {
-            pupa_err("Could not open '%s': %s", c.guest_log_path, strerror(errno));
+            pupa_err("Could not open '%s': %s", c->guest_log_path, strerror(errno));
             return 1;
         }
     }
     int rc = batch_run(b);
     if (b->guest_log && b->guest_log != stderr)
         fclose(b->guest_log);
+    return rc;
+}
+
+static int run_command(enum batch_op op, int argc, char **argv)
+{
+    struct cli c;
+    memset(&c, 0, sizeof(c));
+    int rc = run_cli(&c, op, argc, argv);
     for (size_t i = 0; i < c.nnames; i++)
         free(c.names[i]);
     free(c.names);
