@@ -391,6 +391,9 @@ def case_shards(pupa, accel, d):
     # a shard with nothing in it is a success with no output
     rc, out, err = run(pupa_cmd(pupa, accel, "--output=json", "--shard=5/5", *entries[:3]))
     expect(rc == 0 and out == "", f"empty shard: exit {rc}, stdout {out!r}")
+    # ...but only once its options are valid: every task of an array fails alike
+    rc, out, err = run(pupa_cmd(pupa, accel, "--output=yaml", "--shard=5/5", *entries[:3]))
+    expect(rc == 2, f"empty shard with a bad --output: exit {rc}, want 2")
     # bad specifications are usage errors
     for spec in ("0/3", "4/3", "1/0", "0/0", "x", "", "3", "1/", "/3", "1/3x", "1/3/3", "a/3",
                  "1/b", "-1/3", "1/-3", "+1/3", " 1/3", "1/ 3", "1.5/3", "1//3", "0x1/3",
