@@ -4,16 +4,16 @@
 #include "format.h"
 #include "pupa/abi.h"
 
-#define QCOW_MAGIC 0x514649fbu
-#define QCOW_VERSION 1u
+#define QCOW_MAGIC       0x514649fbu
+#define QCOW_VERSION     1u
 #define QCOW_HEADER_SIZE 48u
-#define QCOW_CRYPT_AES 1u
+#define QCOW_CRYPT_AES   1u
 
 /* qemu's BDRV_MAX_LENGTH: a request reaching beyond it fails with EIO */
-#define BDRV_MAX_LENGTH 0x7fffffffc0000000ull
+#define BDRV_MAX_LENGTH        0x7fffffffc0000000ull
 /* qemu's BDRV_REQUEST_MAX_BYTES: MIN(SIZE_MAX, INT_MAX) aligned down to 512 */
 #define BDRV_REQUEST_MAX_BYTES 0x7ffffe00ull
-#define INT_MAX_U 0x7fffffffull
+#define INT_MAX_U              0x7fffffffull
 
 static bool req_ok(uint64_t off, uint64_t len)
 {
@@ -45,8 +45,7 @@ static int qcow_open(const struct fmt_io *io, struct fmt_info *info)
     if (magic != QCOW_MAGIC)
         return fmt_fail(info, "Image not in qcow format");
     if (version != QCOW_VERSION)
-        return fmt_fail(info, "qcow (v%u) does not support qcow version %u", QCOW_VERSION,
-                        version);
+        return fmt_fail(info, "qcow (v%u) does not support qcow version %u", QCOW_VERSION, version);
     if (size <= 1)
         return fmt_fail(info, "Image size is too small (must be at least 2 bytes)");
     if (cluster_bits < 9 || cluster_bits > 16)

@@ -9,70 +9,70 @@
 
 /* ------------------------------------------------------------ on-disk constants */
 
-#define QCOW_MAGIC 0x514649fbu
-#define QCOW2_HEADER_SIZE 112u /* qemu's QCowHeader: v3 fields + compression type + padding */
+#define QCOW_MAGIC          0x514649fbu
+#define QCOW2_HEADER_SIZE   112u /* qemu's QCowHeader: v3 fields + compression type + padding */
 #define QCOW2_V3_MIN_HEADER 104u
-#define QCOW2_V2_HEADER 72u
-#define MIN_CLUSTER_BITS 9u
-#define MAX_CLUSTER_BITS 21u
+#define QCOW2_V2_HEADER     72u
+#define MIN_CLUSTER_BITS    9u
+#define MAX_CLUSTER_BITS    21u
 
 #define CRYPT_NONE 0u
-#define CRYPT_AES 1u
+#define CRYPT_AES  1u
 #define CRYPT_LUKS 2u
 
-#define INCOMPAT_DIRTY (1ull << 0)
-#define INCOMPAT_CORRUPT (1ull << 1)
-#define INCOMPAT_DATA_FILE (1ull << 2)
-#define INCOMPAT_COMPRESSION (1ull << 3)
-#define INCOMPAT_EXTL2 (1ull << 4)
-#define INCOMPAT_MASK 0x1full
-#define COMPAT_LAZY_REFCOUNTS (1ull << 0)
-#define AUTOCLEAR_BITMAPS (1ull << 0)
+#define INCOMPAT_DIRTY          (1ull << 0)
+#define INCOMPAT_CORRUPT        (1ull << 1)
+#define INCOMPAT_DATA_FILE      (1ull << 2)
+#define INCOMPAT_COMPRESSION    (1ull << 3)
+#define INCOMPAT_EXTL2          (1ull << 4)
+#define INCOMPAT_MASK           0x1full
+#define COMPAT_LAZY_REFCOUNTS   (1ull << 0)
+#define AUTOCLEAR_BITMAPS       (1ull << 0)
 #define AUTOCLEAR_DATA_FILE_RAW (1ull << 1)
 
-#define EXT_END 0u
+#define EXT_END            0u
 #define EXT_BACKING_FORMAT 0xe2792acau
-#define EXT_FEATURE_TABLE 0x6803f857u
-#define EXT_CRYPTO_HEADER 0x0537be77u
-#define EXT_BITMAPS 0x23852875u
-#define EXT_DATA_FILE 0x44415441u
+#define EXT_FEATURE_TABLE  0x6803f857u
+#define EXT_CRYPTO_HEADER  0x0537be77u
+#define EXT_BITMAPS        0x23852875u
+#define EXT_DATA_FILE      0x44415441u
 
 #define FEATURE_ENTRY 48u /* type, bit, name[46] */
-#define FEATURE_NAME 46u
+#define FEATURE_NAME  46u
 
-#define MAX_REFTABLE_SIZE (8ull << 20)
-#define MAX_L1_SIZE (32ull << 20)
-#define MAX_SNAPSHOTS 65536ull
-#define SNAPSHOT_HEADER 40u
-#define SNAPSHOT_EXTRA 24u /* vm_state_size_large, disk_size, icount */
-#define MAX_SNAPSHOT_EXTRA 1024u
-#define MAX_SNAPSHOTS_SIZE (1024ull * MAX_SNAPSHOTS)
-#define MAX_BITMAPS 65535u
-#define MAX_BITMAP_DIR_SIZE (1024ull * MAX_BITMAPS)
-#define BITMAP_ENTRY 24u
-#define BME_MAX_TABLE_SIZE 0x8000000u
-#define BME_MAX_PHYS_SIZE 0x20000000ull
+#define MAX_REFTABLE_SIZE        (8ull << 20)
+#define MAX_L1_SIZE              (32ull << 20)
+#define MAX_SNAPSHOTS            65536ull
+#define SNAPSHOT_HEADER          40u
+#define SNAPSHOT_EXTRA           24u /* vm_state_size_large, disk_size, icount */
+#define MAX_SNAPSHOT_EXTRA       1024u
+#define MAX_SNAPSHOTS_SIZE       (1024ull * MAX_SNAPSHOTS)
+#define MAX_BITMAPS              65535u
+#define MAX_BITMAP_DIR_SIZE      (1024ull * MAX_BITMAPS)
+#define BITMAP_ENTRY             24u
+#define BME_MAX_TABLE_SIZE       0x8000000u
+#define BME_MAX_PHYS_SIZE        0x20000000ull
 #define BME_MAX_GRANULARITY_BITS 31u
 #define BME_MIN_GRANULARITY_BITS 9u
-#define BME_MAX_NAME_SIZE 1023u
-#define BME_RESERVED_FLAGS 0xfffffffcu
-#define BME_FLAG_IN_USE 1u
-#define BME_FLAG_AUTO 2u
-#define BME_TABLE_RESERVED 0xff000000000001feull
-#define BME_TABLE_OFFSET 0x00fffffffffffe00ull
-#define BME_TABLE_ALL_ONES 1ull
+#define BME_MAX_NAME_SIZE        1023u
+#define BME_RESERVED_FLAGS       0xfffffffcu
+#define BME_FLAG_IN_USE          1u
+#define BME_FLAG_AUTO            2u
+#define BME_TABLE_RESERVED       0xff000000000001feull
+#define BME_TABLE_OFFSET         0x00fffffffffffe00ull
+#define BME_TABLE_ALL_ONES       1ull
 
 /* qemu's BDRV_MAX_LENGTH (INT64_MAX aligned down to 1 GiB): a request that
  * reaches beyond it fails with EIO before any I/O is done. */
 #define BDRV_MAX_LENGTH 0x7fffffffc0000000ull
-#define INT64_MAX_U 0x7fffffffffffffffull
-#define INT_MAX_U 0x7fffffffull
+#define INT64_MAX_U     0x7fffffffffffffffull
+#define INT_MAX_U       0x7fffffffull
 
 /* Safety: a virtual size beyond the largest host cluster offset (64 PiB) can
  * never be backed by the image file. */
-#define ABSURD_VIRTUAL_SIZE (1ull << 56)
+#define ABSURD_VIRTUAL_SIZE  (1ull << 56)
 /* Bitmap tables read to validate them, at most (the rest is assumed valid). */
-#define BITMAP_TABLE_BUDGET (64ull << 20)
+#define BITMAP_TABLE_BUDGET  (64ull << 20)
 /* Bitmap names remembered to detect duplicates the way qemu does. */
 #define BITMAP_NAMES_TRACKED 256
 
@@ -675,13 +675,11 @@ static void q2_safety(struct q2 *q)
         for (size_t j = i + 1; j < n; j++) {
             if (r[i].len && r[j].len && r[i].off < sat_add(r[j].off, r[j].len) &&
                 r[j].off < sat_add(r[i].off, r[i].len))
-                fmt_finding(info, "out-of-range", "the %s overlaps the %s", r[i].what,
-                            r[j].what);
+                fmt_finding(info, "out-of-range", "the %s overlaps the %s", r[i].what, r[j].what);
         }
     }
     if (q->snapshot_l1_past_eof)
-        fmt_finding(info, "out-of-range",
-                    "a snapshot's L1 table reaches past the end of the file");
+        fmt_finding(info, "out-of-range", "a snapshot's L1 table reaches past the end of the file");
     if (q->bitmap_table_past_eof)
         fmt_finding(info, "out-of-range", "a bitmap table reaches past the end of the file");
     if (q->bitmap_budget_hit)
@@ -702,8 +700,8 @@ static void q2_safety(struct q2 *q)
     uint64_t extra = q->l1_size > needed ? q->l1_size - needed : 0;
     if (extra > needed && extra > cs / 8)
         fmt_finding(info, "out-of-range",
-                    "the L1 table has %u entries where the virtual size needs %llu",
-                    q->l1_size, (unsigned long long)needed);
+                    "the L1 table has %u entries where the virtual size needs %llu", q->l1_size,
+                    (unsigned long long)needed);
 }
 
 /* ------------------------------------------------------------ open */
@@ -794,14 +792,14 @@ static int q2_open_tables(struct q2 *q)
 {
     if (q->refcount_table_clusters == 0)
         return q2_fail(q, "Image does not contain a reference count table");
-    if (q2_validate_table(q, q->refcount_table_offset, q->refcount_table_clusters,
-                          q->cluster_size, MAX_REFTABLE_SIZE, "Reference count table") != 0)
+    if (q2_validate_table(q, q->refcount_table_offset, q->refcount_table_clusters, q->cluster_size,
+                          MAX_REFTABLE_SIZE, "Reference count table") != 0)
         return -1;
     if (q2_validate_table(q, q->snapshots_offset, q->nb_snapshots, SNAPSHOT_HEADER,
                           SNAPSHOT_HEADER * MAX_SNAPSHOTS, "Snapshot table") != 0)
         return -1;
-    if (q2_validate_table(q, q->l1_table_offset, q->l1_size, 8, MAX_L1_SIZE,
-                          "Active L1 table") != 0)
+    if (q2_validate_table(q, q->l1_table_offset, q->l1_size, 8, MAX_L1_SIZE, "Active L1 table") !=
+        0)
         return -1;
 
     /* size_to_l1() in 64-bit unsigned arithmetic, wrapping like qemu's */

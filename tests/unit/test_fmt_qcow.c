@@ -51,12 +51,16 @@ static const struct {
     {"plain.qcow", "qemu-img create -f qcow plain.qcow 1G", true},
     {"odd.qcow", "qemu-img create -f qcow odd.qcow 1000001", true},
     {"big.qcow", "qemu-img create -f qcow big.qcow 3T", true},
-    {"back.qcow", "qemu-img create -f qcow plain2.qcow 1G && "
-                  "qemu-img create -f qcow -b plain2.qcow -F qcow back.qcow", false},
+    {"back.qcow",
+     "qemu-img create -f qcow plain2.qcow 1G && "
+     "qemu-img create -f qcow -b plain2.qcow -F qcow back.qcow",
+     false},
     {"backabs.qcow", "qemu-img create -f qcow -u -b /nonexistent/base.img -F raw backabs.qcow 2G",
      false},
-    {"aes.qcow", "qemu-img create -f qcow --object secret,id=s0,data=pw "
-                 "-o encrypt.format=aes,encrypt.key-secret=s0 aes.qcow 1G", false},
+    {"aes.qcow",
+     "qemu-img create -f qcow --object secret,id=s0,data=pw "
+     "-o encrypt.format=aes,encrypt.key-secret=s0 aes.qcow 1G",
+     false},
 };
 
 START_TEST(made_by_qemu_img)
@@ -120,8 +124,7 @@ static size_t base_image(uint8_t *d)
     return 48 + 512 * 8;
 }
 
-static int run(uint8_t *d, size_t len, const char *format, char **human, char **json,
-               char **err)
+static int run(uint8_t *d, size_t len, const char *format, char **human, char **json, char **err)
 {
     struct mem_image m = {d, len};
     struct fmt_io io = mem_image_io(&m, "x.qcow");

@@ -135,7 +135,8 @@ static const struct {
     {"meta.qcow2", "qemu-img create -f qcow2 -o preallocation=metadata meta.qcow2 64M", true},
     {"big.qcow2", "qemu-img create -f qcow2 big.qcow2 2T", true},
     {"back.qcow2", "qemu-img create -f qcow2 -b v3.qcow2 -F qcow2 back.qcow2", false},
-    {"backnf.qcow2", "qemu-img create -f qcow2 -u -b sub/missing.img -F raw backnf.qcow2 1G", false},
+    {"backnf.qcow2", "qemu-img create -f qcow2 -u -b sub/missing.img -F raw backnf.qcow2 1G",
+     false},
     {"df.qcow2", "qemu-img create -f qcow2 -o data_file=df-extent.raw df.qcow2 64M", false},
     {"dfraw.qcow2",
      "qemu-img create -f qcow2 -o data_file=dfraw-extent.raw,data_file_raw=on dfraw.qcow2 64M",
@@ -240,14 +241,14 @@ static void base_image(struct img *m)
     uint8_t *h = m->d;
     put32(h, 0x514649fb);
     put32(h + 4, 3);
-    put32(h + 20, 9);            /* cluster bits */
-    put64(h + 24, 1 << 20);      /* size */
-    put32(h + 36, 32);           /* l1 size */
-    put64(h + 40, 1024);         /* l1 offset */
-    put64(h + 48, 512);          /* refcount table */
-    put32(h + 56, 1);            /* refcount table clusters */
-    put32(h + 96, 4);            /* refcount order */
-    put32(h + 100, 112);         /* header length */
+    put32(h + 20, 9);       /* cluster bits */
+    put64(h + 24, 1 << 20); /* size */
+    put32(h + 36, 32);      /* l1 size */
+    put64(h + 40, 1024);    /* l1 offset */
+    put64(h + 48, 512);     /* refcount table */
+    put32(h + 56, 1);       /* refcount table clusters */
+    put32(h + 96, 4);       /* refcount order */
+    put32(h + 100, 112);    /* header length */
     m->len = 2048;
 }
 
@@ -537,8 +538,8 @@ START_TEST(bitmaps)
     expect_error(&m, "Bitmap 'flags' doesn't satisfy the constraints");
     bitmap_image(&m, 0, 16, "table", 1);
     put64(m.d + 4608, 2); /* a reserved bit */
-    expect_error(&m,
-                 "Could not read bitmap_table table from image for bitmap 'table': Invalid argument");
+    expect_error(
+        &m, "Could not read bitmap_table table from image for bitmap 'table': Invalid argument");
     bitmap_image(&m, 0, 16, "extra", 1);
     put32(m.d + 4096 + 20, 8);
     expect_error(&m, "Broken bitmap directory"); /* the entry outgrows the directory */
@@ -733,7 +734,8 @@ START_TEST(flags_and_findings)
     m.len = 4096 + 5000 * 8;
     ck_assert_uint_le(m.len, sizeof(m.d));
     h = expect_ok(&m, NULL);
-    ck_assert_ptr_nonnull(strstr(h, "the L1 table has 5000 entries where the virtual size needs 32"));
+    ck_assert_ptr_nonnull(
+        strstr(h, "the L1 table has 5000 entries where the virtual size needs 32"));
     free(h);
 
     base_image(&m);
