@@ -52,9 +52,5 @@ int main(void)
     tcase_add_test(tc, empty_image_is_raw);
     tcase_add_test(tc, unknown_forced_format_fails);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

@@ -5,222 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
-
-/* ------------------------------------------------------------ helpers shared by the format tests */
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, r;
-    do {
-        if (n + 65536 > cap) {
-            cap = (cap + 65536) * 2;
-            buf = realloc(buf, cap + 1);
-        }
-        r = fread(buf + n, 1, cap - n, f);
-        n += r;
-    } while (r > 0);
-    fclose(f);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
-static void spit(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-/* pupa's output up to its own "safety:" block, without the "disk size" line
- * (the VMM measures that; the parsers alone leave it 0) */
-static char *without_safety(char *human)
-{
-    char *s = strstr(human, "safety: ");
-    if (s && (s == human || s[-1] == '\n'))
-        *s = '\0';
-    return human;
-}
-
-static void drop_disk_size(char *text)
-{
-    char *s = strstr(text, "\ndisk size: ");
-    if (s) {
-        char *e = strchr(s + 1, '\n');
-        memmove(s, e ? e : s + strlen(s), strlen(e ? e : s + strlen(s)) + 1);
-    }
-}
-
-/* Run the parsers on a file the way pupa info does (forced format or probing). */
-static int run_file(const char *path, const char *format, char **human, char **json, char **err)
-{
-    struct fmt_io io = file_io_open(path);
-    ck_assert_ptr_nonnull(io.ctx);
-    int rc = test_info(&io, format, human, json, err);
-    file_io_close(&io);
-    return rc;
-}
-
-static int run_mem(const uint8_t *data, size_t len, const char *name, const char *format,
-                   char **human, char **json, char **err)
-{
-    struct mem_image m = {data, len};
-    struct fmt_io io = mem_image_io(&m, name);
-    return test_info(&io, format, human, json, err);
-}
-
-/* The file's pupa output equals qemu-img's: human byte for byte (when
- * human_too) and JSON as parsed objects after dropping the keys drop_py (a
- * python statement over q and t, the two objects) — for multi-file images. */
-static void same_as_qemu(const char *path, const char *format, bool human_too, const char *drop_py)
-{
-    char *human, *json, *err;
-    char qh[4200], qj[4200], pj[4200];
-    const char *fopt = format ? "-f " : "";
-    const char *fname = format ? format : "";
-
-    snprintf(qh, sizeof(qh), "%s.qemu-human", path);
-    snprintf(qj, sizeof(qj), "%s.qemu-json", path);
-    snprintf(pj, sizeof(pj), "%s.pupa-json", path);
-    ck_assert_int_eq(test_sh("qemu-img info %s%s '%s' > '%s'", fopt, fname, path, qh), 0);
-    ck_assert_int_eq(test_sh("qemu-img info --output=json %s%s '%s' > '%s'", fopt, fname, path, qj), 0);
-    int rc = run_file(path, format, &human, &json, &err);
-    ck_assert_msg(rc == 0, "%s: pupa failed: %s", path, err);
-    if (human_too) {
-        char *q = slurp(qh, NULL);
-        drop_disk_size(q);
-        drop_disk_size(human);
-        ck_assert_str_eq(without_safety(human), q);
-        free(q);
-    }
-    spit(pj, json, strlen(json));
-    int same = test_sh("/usr/bin/python3 -c 'import json,sys\n"
-                       "q=json.load(open(sys.argv[1])); t=json.load(open(sys.argv[2]))\n"
-                       "t.pop(\"safety\"); q.pop(\"actual-size\"); t.pop(\"actual-size\")\n"
-                       "%s\nsys.exit(0 if q==t else 1)' '%s' '%s'",
-                       drop_py ? drop_py : "", qj, pj);
-    ck_assert_msg(same == 0, "%s: JSON differs from qemu-img's", path);
-    free(human);
-    free(json);
-}
-
-/* qemu-img refuses the file; pupa refuses it with the same reason. */
-static void refused_like_qemu(const char *path, const char *format, const char *reason)
-{
-    char *human, *json, *err;
-    char qe[4200], want[4600];
-    snprintf(qe, sizeof(qe), "%s.qemu-err", path);
-    ck_assert_int_ne(test_sh("qemu-img info %s%s '%s' 2> '%s' >/dev/null", format ? "-f " : "",
-                             format ? format : "", path, qe),
-                     0);
-    char *q = slurp(qe, NULL);
-    snprintf(want, sizeof(want), "Could not open '%s': %s", path, reason);
-    ck_assert_msg(strstr(q, want) != NULL, "qemu-img said: %s (expected %s)", q, want);
-    free(q);
-    ck_assert_int_eq(run_file(path, format, &human, &json, &err), -1);
-    ck_assert_str_eq(err, reason);
-    free(err);
-}
-
-static void expect_fail(const uint8_t *data, size_t len, const char *name, const char *format,
-                        const char *reason)
-{
-    char *human, *json, *err;
-    int rc = run_mem(data, len, name, format, &human, &json, &err);
-    ck_assert_msg(rc == -1, "expected '%s' but the image opened", reason);
-    ck_assert_str_eq(err, reason);
-    free(err);
-}
-
-/* Succeeds; returns the human output (caller frees). */
-static char *expect_ok(const uint8_t *data, size_t len, const char *name, const char *format)
-{
-    char *human, *json, *err;
-    int rc = run_mem(data, len, name, format, &human, &json, &err);
-    ck_assert_msg(rc == 0, "%s failed: %s", name, err);
-    free(json);
-    return human;
-}
-
-/* Never crash: every cut of the image either opens or fails with a reason. */
-static void truncation_loop(const uint8_t *data, size_t len, const char *format, size_t upto,
-                            size_t step)
-{
-    for (size_t cut = 0; cut <= upto && cut <= len; cut += step) {
-        char *human = NULL, *json = NULL, *err = NULL;
-        int rc = run_mem(data, cut, "cut.img", format, &human, &json, &err);
-        if (rc == 0) {
-            ck_assert_ptr_nonnull(human);
-            free(human);
-            free(json);
-        } else {
-            ck_assert_ptr_nonnull(err);
-            ck_assert_int_gt(strlen(err), 0);
-            free(err);
-        }
-    }
-}
-
-/* Deterministic byte flips in the first `area` bytes: no crash, no hang. */
-static void mutation_loop(const uint8_t *data, size_t len, const char *format, size_t area,
-                          int rounds)
-{
-    uint8_t *copy = malloc(len);
-    uint32_t x = 12345;
-    for (int r = 0; r < rounds; r++) {
-        memcpy(copy, data, len);
-        for (int k = 0; k < 1 + r % 8; k++) {
-            x = x * 1103515245u + 12345u;
-            size_t at = (x >> 8) % (area < len ? area : len);
-            x = x * 1103515245u + 12345u;
-            copy[at] = (uint8_t)(x >> 16);
-        }
-        char *human = NULL, *json = NULL, *err = NULL;
-        if (run_mem(copy, len, "mut.img", format, &human, &json, &err) == 0) {
-            free(human);
-            free(json);
-        } else {
-            free(err);
-        }
-    }
-    free(copy);
-}
-
-static int run_suite(Suite *s, bool have_qemu)
-{
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (failed)
-        return 1;
-    if (!have_qemu) {
-        fprintf(stderr, "SKIP: qemu-img not installed; only the crafted-image tests ran\n");
-        return 77;
-    }
-    return 0;
-}
+#include "fmt_testlib.h"
 
 /* ------------------------------------------------------------ crafted VMDK4 sparse images */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
 
 struct v4 {
     uint32_t version, flags, gtes;
@@ -245,16 +32,16 @@ static void build(const struct v4 *h, const char *desc)
 {
     memset(img, 0, sizeof(img));
     memcpy(img, "KDMV", 4);
-    put32(img + 4, h->version);
-    put32(img + 8, h->flags);
-    put64(img + 12, h->capacity);
-    put64(img + 20, h->granularity);
-    put64(img + 28, h->desc_offset);
-    put64(img + 36, h->desc_size);
-    put32(img + 44, h->gtes);
-    put64(img + 48, h->rgd);
-    put64(img + 56, h->gd);
-    put64(img + 64, h->grain_offset);
+    put32le(img + 4, h->version);
+    put32le(img + 8, h->flags);
+    put64le(img + 12, h->capacity);
+    put64le(img + 20, h->granularity);
+    put64le(img + 28, h->desc_offset);
+    put64le(img + 36, h->desc_size);
+    put32le(img + 44, h->gtes);
+    put64le(img + 48, h->rgd);
+    put64le(img + 56, h->gd);
+    put64le(img + 64, h->grain_offset);
     memcpy(img + 73, "\n \r\n", 4);
     img[77] = (uint8_t)h->compress;
     img[78] = (uint8_t)(h->compress >> 8);
@@ -338,7 +125,7 @@ START_TEST(sparse_crafted_values)
     /* stream-optimized with the grain directory "at end": the footer's header wins */
     h = v4_default(), h.gd = UINT64_MAX, h.compress = 1, h.version = 3;
     build(&h, desc_default);
-    put32(img + IMG_SIZE - 1536 + 12, 3); /* footer marker */
+    put32le(img + IMG_SIZE - 1536 + 12, 3); /* footer marker */
     h.gd = 40, h.capacity = 4096;
     struct v4 keep = h;
     uint8_t first[512];
@@ -346,7 +133,7 @@ START_TEST(sparse_crafted_values)
     memcpy(first, img, 512);
     h.gd = UINT64_MAX, h.capacity = 2097152;
     build(&h, desc_default);
-    put32(img + IMG_SIZE - 1536 + 12, 3);
+    put32le(img + IMG_SIZE - 1536 + 12, 3);
     memcpy(img + IMG_SIZE - 1024, first, 512);
     out = expect_ok(img, IMG_SIZE, "x.vmdk", NULL);
     ck_assert_ptr_nonnull(strstr(out, "virtual size: 2 MiB (2097152 bytes)\n"));
@@ -369,7 +156,7 @@ START_TEST(sparse_findings)
     free(out);
     /* a grain table past the end */
     h = v4_default(), build(&h, desc_default);
-    put32(img + 30 * 512, 5000);
+    put32le(img + 30 * 512, 5000);
     out = expect_ok(img, IMG_SIZE, "x.vmdk", NULL);
     ck_assert_ptr_nonnull(strstr(out, "out-of-range: 1 grain table(s) named by the grain directory"));
     free(out);
@@ -389,14 +176,14 @@ START_TEST(cowd_image)
     memcpy(img, "COWD", 4);
     uint32_t f[10] = {1, 3, 204800, 16, 4, 100, 0, 0, 0, 0};
     for (int i = 0; i < 10; i++)
-        put32(img + 4 + 4 * i, f[i]);
+        put32le(img + 4 + 4 * i, f[i]);
     memcpy(img + 512, "CID=1\nparentCID=2\n", 18);
     char *out = expect_ok(img, IMG_SIZE, "c.vmdk", NULL);
     ck_assert_ptr_nonnull(strstr(out, "virtual size: 100 MiB (104857600 bytes)\n"));
     ck_assert_ptr_nonnull(strstr(out, "cluster_size: 8192\n"));
     ck_assert_ptr_nonnull(strstr(out, "create type: \n"));
     free(out);
-    put32(img + 16, 0x200001);
+    put32le(img + 16, 0x200001);
     expect_fail(img, IMG_SIZE, "c.vmdk", NULL, "Invalid granularity, image may be corrupt");
 }
 END_TEST
@@ -486,14 +273,14 @@ START_TEST(robustness)
 {
     struct v4 h = v4_default();
     build(&h, desc_default);
-    put32(img + 30 * 512, 40);
-    truncation_loop(img, IMG_SIZE, NULL, IMG_SIZE, 512);
-    mutation_loop(img, IMG_SIZE, NULL, 1024, 3000);
-    mutation_loop(img, IMG_SIZE, "vmdk", 80, 3000);
+    put32le(img + 30 * 512, 40);
+    truncation_loop(img, IMG_SIZE, "cut.img", NULL, IMG_SIZE, 512);
+    mutation_loop(img, IMG_SIZE, "mut.img", NULL, 1024, 3000, 12345);
+    mutation_loop(img, IMG_SIZE, "mut.img", "vmdk", 80, 3000, 12345);
     build_desc_file("# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=2\n"
                     "createType=\"vmfs\"\nRW 100 VMFS \"a\"\nRW 8 SPARSE \"b\"\n"
                     "parentFileNameHint=\"x\"\n");
-    mutation_loop(img, 300, NULL, 200, 3000);
+    mutation_loop(img, 300, "mut.img", NULL, 200, 3000, 12345);
 }
 END_TEST
 
@@ -518,7 +305,7 @@ START_TEST(qemu_created_single_files)
             ck_assert_int_eq(test_sh("qemu-img create -q -f vmdk %s '%s' %s", opts[i], path,
                                      sizes[j]),
                              0);
-            same_as_qemu(path, NULL, true, NULL);
+            free(same_as_qemu(path, NULL));
         }
     }
     /* with data, a backing file, converted stream-optimized */
@@ -533,7 +320,7 @@ START_TEST(qemu_created_single_files)
     static const char *const more[] = {"conv-stream.vmdk", "conv.vmdk", "backed.vmdk"};
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, more[i]);
-        same_as_qemu(path, NULL, true, NULL);
+        free(same_as_qemu(path, NULL));
     }
     char *human, *json, *err;
     ck_assert_int_eq(run_file(path, NULL, &human, &json, &err), 0);
@@ -559,11 +346,11 @@ START_TEST(qemu_created_multi_file)
         snprintf(path, sizeof(path), "%s/multi/m%zu.vmdk", dir, i);
         ck_assert_int_eq(test_sh("qemu-img create -q -f vmdk %s '%s' 5G", opts[i], path), 0);
         /* disk size counts the extents; sparse extents carry their grain size */
-        same_as_qemu(path, NULL, false,
-                     "for o in (q, t):\n"
-                     "    o.pop(\"cluster-size\", None)\n"
-                     "    for e in o[\"format-specific\"][\"data\"][\"extents\"]:\n"
-                     "        e.pop(\"cluster-size\", None)\n");
+        free(same_json_as_qemu(path, NULL,
+                               "for o in (q, t):\n"
+                               "    o.pop(\"cluster-size\", None)\n"
+                               "    for e in o[\"format-specific\"][\"data\"][\"extents\"]:\n"
+                               "        e.pop(\"cluster-size\", None)\n"));
         char *human, *json, *err;
         ck_assert_int_eq(run_file(path, NULL, &human, &json, &err), 0);
         ck_assert_ptr_nonnull(strstr(human, "safety: UNSAFE\n    external-extent: "));

@@ -222,15 +222,6 @@ int main(void)
         tcase_add_test(tq, qemu_created_polyglots);
         suite_add_tcase(s, tq);
     }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (failed)
-        return 1;
-    if (!have_qemu) {
-        fprintf(stderr, "SKIP: qemu-img not installed; only the recorded table was checked\n");
-        return 77;
-    }
-    return 0;
+    return test_run_suite_or_skip(
+        s, have_qemu ? NULL : "qemu-img not installed; only the recorded table was checked");
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tests/protocol/samples.h"
+#include "testutil.h"
 
 #define SENTINEL ((size_t)0x5eed)
 
@@ -595,9 +596,5 @@ int main(void)
     tcase_add_loop_test(tc, error_is_sticky, 0, BAD_KINDS);
     tcase_add_loop_test(tc, error_at_every_split, 0, BAD_KINDS);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tests/protocol/samples.h"
+#include "testutil.h"
 
 /* One stream, the messages it holds and where each frame ends. */
 struct stream {
@@ -358,9 +359,5 @@ int main(void)
     tcase_add_test(tc, empty_feeds);
     tcase_add_test(tc, reinit_after_error);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

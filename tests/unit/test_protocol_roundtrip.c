@@ -7,6 +7,7 @@
 #include <pb_encode.h>
 
 #include "tests/protocol/samples.h"
+#include "testutil.h"
 
 #define GARBAGE 0xa5
 
@@ -527,9 +528,5 @@ int main(void)
     tcase_add_test(tc, names);
     suite_add_tcase(s, tc);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

@@ -328,9 +328,5 @@ int main(void)
     tcase_add_test(tc, virtio_blk_reads_and_refuses);
     tcase_add_test(tc, gpa_accessor_bounds);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

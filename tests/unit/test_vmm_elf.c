@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "vmm/elf.h"
 
 #define RAM (4u << 20)
@@ -144,9 +145,5 @@ int main(void)
     tcase_add_test(tc, refuses_bad_files);
     tcase_add_test(tc, short_files);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

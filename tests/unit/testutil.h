@@ -2,8 +2,10 @@
 #ifndef PUPA_TESTUTIL_H
 #define PUPA_TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "guest/formats/format.h"
 
@@ -32,5 +34,28 @@ void file_io_close(struct fmt_io *io);
  * success or -1 with *error set (malloc'd). */
 int test_info(const struct fmt_io *io, const char *format, char **human, char **json,
               char **error);
+
+/* Run a Check suite: 1 when a test failed, else 0 -- or 77 (CTest's "skipped") after
+ * printing "SKIP: <skipped>" when skipped is not NULL (some tests could not run). Inline:
+ * pupa-hostinfo links testutil.c without Check. */
+static inline int test_run_suite_or_skip(Suite *s, const char *skipped)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (failed)
+        return 1;
+    if (skipped) {
+        fprintf(stderr, "SKIP: %s\n", skipped);
+        return 77;
+    }
+    return 0;
+}
+
+static inline int test_run_suite(Suite *s)
+{
+    return test_run_suite_or_skip(s, NULL);
+}
 
 #endif

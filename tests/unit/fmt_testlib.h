@@ -1,0 +1,89 @@
+/* fmt_testlib.h: helpers of the per-format Check tests (test_fmt_<format>.c). */
+#ifndef PUPA_FMT_TESTLIB_H
+#define PUPA_FMT_TESTLIB_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "testutil.h"
+
+/* ------------------------------------------------------------ files */
+
+/* The whole file, NUL-terminated (the test fails when it cannot be read); *len gets its
+ * size when len is not NULL. Free the result. */
+char *slurp(const char *path, size_t *len);
+uint8_t *load(const char *path, size_t *len); /* slurp as bytes */
+
+/* Write a file (the test fails when it cannot). */
+void spit(const char *path, const void *data, size_t len);
+
+/* A file in the scratch directory (the last four results stay valid). */
+const char *tmp_path(const char *name);
+
+/* A committed sample (images/samples/, built by images/make-samples). */
+const char *sample(const char *name);
+
+/* ------------------------------------------------------------ byte layout */
+
+void put16le(uint8_t *p, uint16_t v);
+void put32le(uint8_t *p, uint32_t v);
+void put64le(uint8_t *p, uint64_t v);
+void put32be(uint8_t *p, uint32_t v);
+void put64be(uint8_t *p, uint64_t v);
+
+/* ------------------------------------------------------------ running the parsers */
+
+/* Run the parsers the way pupa info does (forced format, or probing when format is NULL)
+ * on a file / on bytes in memory named name: test_info() (the file must open). */
+int run_file(const char *path, const char *format, char **human, char **json, char **err);
+int run_mem(const uint8_t *data, size_t len, const char *name, const char *format, char **human,
+            char **json, char **err);
+
+/* The image opens; returns the human output (caller frees). */
+char *expect_ok(const uint8_t *data, size_t len, const char *name, const char *format);
+
+/* The image is refused with exactly this reason. */
+void expect_fail(const uint8_t *data, size_t len, const char *name, const char *format,
+                 const char *reason);
+
+/* Cuts pupa's human output at its "safety:" block; returns human. */
+char *without_safety(char *human);
+
+/* The human output lists this safety finding ("    <check>: ..."). */
+bool has_finding(const char *human, const char *check);
+
+/* Never crash: every step-byte cut of the first `upto` bytes opens (with output) or fails
+ * with a non-empty reason. */
+void truncation_loop(const uint8_t *data, size_t len, const char *name, const char *format,
+                     size_t upto, size_t step);
+
+/* Deterministic byte flips in the first `area` bytes, `rounds` times from generator state
+ * `seed` (each test keeps its own, so it keeps its inputs): no crash, no hang, and a reason
+ * for every refusal. */
+void mutation_loop(const uint8_t *data, size_t len, const char *name, const char *format,
+                   size_t area, int rounds, uint32_t seed);
+
+/* ------------------------------------------------------------ against qemu-img */
+
+/* pupa prints what qemu-img prints for this file: human text byte for byte (minus pupa's
+ * "safety:" block and both "disk size" lines: the parsers alone do not measure it) and JSON
+ * as parsed objects (minus "safety" and "actual-size", which both must have). Returns pupa's
+ * human output with its safety block (caller frees). */
+char *same_as_qemu(const char *path, const char *format);
+
+/* Only the JSON, after running drop_py (python statements over q and t, the two objects)
+ * on it: for multi-file images, whose extents the parsers do not open. Returns pupa's human
+ * output (caller frees). */
+char *same_json_as_qemu(const char *path, const char *format, const char *drop_py);
+
+/* qemu-img refuses the file with "Could not open '<path>': <reason>", and pupa refuses it
+ * with the same reason. */
+void refused_like_qemu(const char *path, const char *format, const char *reason);
+
+/* Run the suite: 1 when a test failed, else 77 (skipped) when qemu-img is missing and only
+ * the crafted-image tests ran, else 0. */
+int run_suite(Suite *s, bool have_qemu);
+
+#endif
