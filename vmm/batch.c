@@ -663,7 +663,8 @@ static void job_print(struct batch *b, struct job *j)
     if (failed && b->exit_code == 0)
         b->exit_code = 1;
     j->st.failed = failed;
-    j->st.unsafe = j->report.nfindings > 0;
+    /* findings that arrived before an image failed (interrupt, timeout) are no verdict */
+    j->st.unsafe = !failed && j->report.nfindings > 0;
     b->overall.done += j->nimg;
     if (failed)
         b->overall.failed++;
