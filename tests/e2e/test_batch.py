@@ -21,8 +21,8 @@ import termios
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pupatest import (expect, fail, json_lines, need_accel, need_tool, no_escapes, run,  # noqa: E402
-                      skip)
+from pupatest import (expect, fail, json_lines, need_accel, need_tool,  # noqa: E402
+                      no_escapes, run, skip)
 
 HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"
 SUMMARY_RE = re.compile(r"pupa: (\d+) inspected, (\d+) failed, (\d+) unsafe, ([0-9.]+) s elapsed, "
@@ -165,7 +165,8 @@ def check_lines(objs, entries, refs, what):
     for k, (o, e, r) in enumerate(zip(objs, entries, refs)):
         expect(o.get("filename") == e, f"{what}: line {k} is {o.get('filename')!r}, want {e!r}")
         if r.rc == 0:
-            expect(o == r.obj, f"{what}: {e!r}: batch line\n{o}\ndiffers from the single run\n{r.obj}")
+            expect(o == r.obj,
+                   f"{what}: {e!r}: batch line\n{o}\ndiffers from the single run\n{r.obj}")
         else:
             expect(o == {"filename": e, "error": r.error},
                    f"{what}: {e!r}: want {{filename, error: {r.error!r}}}, got {o}")
@@ -300,17 +301,19 @@ def case_mixed(pupa, accel, d):
 
 def case_order(pupa, accel, d):
     imgs = make_images(d, 60)
-    # a slow first image (16 MiB of VDI block map to check) so completion order differs
+    # a slow first image (4 MiB of VDI block map to check) so completion order differs; a
+    # generous guest timeout: a loaded machine or the ASan build slows the emulator down
     slow = os.path.join(d, "slow first.vdi")
-    qemu_img_create(["-f", "vdi", slow, "4T"])
+    qemu_img_create(["-f", "vdi", slow, "1T"])
     entries = [slow] + imgs
-    rc, out, err = run(pupa_cmd(pupa, accel, "--output=json", "-j2", "--progress=none", *entries))
+    rc, out, err = run(pupa_cmd(pupa, accel, "--output=json", "-j2", "--progress=none",
+                                "--timeout=120", *entries))
     expect(rc == 0, f"exit {rc}: {err}")
     ordered = json_lines(out)
     names = [o["filename"] for o in ordered]
     expect(names == entries, f"default order is not input order: {names[:5]}... vs {entries[:5]}")
     rc, out, err = run(pupa_cmd(pupa, accel, "--output=json", "-j2", "--progress=none",
-                                "--unordered", *entries))
+                                "--timeout=120", "--unordered", *entries))
     expect(rc == 0, f"--unordered: exit {rc}: {err}")
     un = json_lines(out)
     un_names = [o["filename"] for o in un]
@@ -321,10 +324,11 @@ def case_order(pupa, accel, d):
     pos = un_names.index(slow)
     print(f"--unordered -j2: the slow first image came out at position {pos}")
     if accel == "emu":
-        # 0.7 s for the slow one against ~40 ms each for the others on the second guest
+        # ~0.2 s for the slow one against ~40 ms each for the others on the second guest
         expect(pos > 0, "--unordered -j2 printed the slow image first: not as guests finish")
     # the human output follows the same order
-    rc, out, err = run(pupa_cmd(pupa, accel, "-j2", "--progress=none", *entries))
+    rc, out, err = run(pupa_cmd(pupa, accel, "-j2", "--progress=none", "--timeout=120",
+                                *entries))
     expect(rc == 0, err)
     hn = [line[len("image: "):] for line in out.splitlines() if line.startswith("image: ")]
     expect(hn == entries, "human output is not in input order")
@@ -348,7 +352,8 @@ def case_human(pupa, accel, d):
         fail(f"human batch output differs from the single outputs joined by blank lines "
              f"({len(blocks)} blocks, {len(good)} images)")
     expect(out.count("\n\nimage: ") == len(good) - 1, "blocks not separated by one blank line")
-    expect(out.startswith("image: ") and not out.endswith("\n\n"), f"edges: {out[:20]!r} {out[-20:]!r}")
+    expect(out.startswith("image: ") and not out.endswith("\n\n"),
+           f"edges: {out[:20]!r} {out[-20:]!r}")
     for r in refs:
         if r.rc != 0:
             expect(err.splitlines().count("pupa: " + r.error) == 1,
@@ -419,7 +424,8 @@ def case_jobs(pupa, accel, d):
         c = summary_counts(err, f"-j{j}")
         want = expected_counts(objs)
         for key in want:
-            expect(c[key] == want[key], f"-j{j}: summary says {key} {c[key]}, output has {want[key]}")
+            expect(c[key] == want[key],
+                   f"-j{j}: summary says {key} {c[key]}, output has {want[key]}")
         expect(not c["interrupted"], "summary says interrupted")
         # elapsed is printed with 2 decimals, images/s with 1
         lo = c["inspected"] / (c["elapsed"] + 0.005) - 0.05
@@ -442,10 +448,11 @@ def case_jobs(pupa, accel, d):
     cpus = sorted(os.sched_getaffinity(0))
     if accel == "emu" and len(cpus) >= 2:
         slow = os.path.join(d, "slow.vdi")
-        qemu_img_create(["-f", "vdi", slow, "4T"])
+        qemu_img_create(["-f", "vdi", slow, "1T"])
         sel = [slow] + imgs[:6]
         for allowed, want_first in (({cpus[0]}, True), (set(cpus), False)):
-            p = subprocess.run(pupa_cmd(pupa, accel, "--output=json", "--unordered", *sel),
+            p = subprocess.run(pupa_cmd(pupa, accel, "--output=json", "--unordered",
+                                        "--timeout=120", *sel),
                                capture_output=True, text=True, timeout=300,
                                preexec_fn=lambda a=allowed: os.sched_setaffinity(0, a))
             first = json_lines(p.stdout)[0]["filename"]
