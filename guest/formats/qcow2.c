@@ -71,6 +71,8 @@
 /* Safety: a virtual size beyond the largest host cluster offset (64 PiB) can
  * never be backed by the image file. */
 #define ABSURD_VIRTUAL_SIZE  (1ull << 56)
+/* An L1 table larger than this and than twice the need is out of range. */
+#define L1_SLACK_BYTES (1ull << 20)
 /* Bitmap tables read to validate them, at most (the rest is assumed valid). */
 #define BITMAP_TABLE_BUDGET  (64ull << 20)
 /* Bitmap names remembered to detect duplicates the way qemu does. */
@@ -692,13 +694,14 @@ static void q2_safety(struct q2 *q)
                     "virtual size %llu is beyond what a qcow2 file can hold (64 PiB)",
                     (unsigned long long)q2_virtual_size(q));
 
-    /* qemu grows the L1 table for VM state and by half its size at a time;
-     * far more entries than the disk needs is not something qemu writes */
+    /* qemu grows the L1 table by half at a time (VM state, resizes) and keeps
+     * it when shrinking, so some slack is normal; a table of over 1 MiB more
+     * than twice what the disk needs is not (qemu reads it whole on open) */
     uint32_t l2_bits = q->cluster_bits - ((q->incompat & INCOMPAT_EXTL2) ? 4 : 3);
     uint32_t shift = q->cluster_bits + l2_bits;
     uint64_t needed = (q->size >> shift) + ((q->size & ((1ull << shift) - 1)) != 0);
     uint64_t extra = q->l1_size > needed ? q->l1_size - needed : 0;
-    if (extra > needed && extra > cs / 8)
+    if (extra > needed && (uint64_t)q->l1_size * 8 > L1_SLACK_BYTES)
         fmt_finding(info, "out-of-range",
                     "the L1 table has %u entries where the virtual size needs %llu", q->l1_size,
                     (unsigned long long)needed);
