@@ -317,6 +317,18 @@ def case_vmdk_hostname():
     expect(rc == 3, f"--require-safe trap.vmdk: exit {rc}")
     strace_proof("trap.vmdk", [trap])
     expect(not os.path.exists(trap), f"{trap} was created")
+    # a relative extent name (resolved against the descriptor's directory by qemu)
+    rel = f"{os.path.basename(trap)}-rel/flat.img"
+    with open(os.path.join(WORK, "trap-rel.vmdk"), "w") as f:
+        f.write(VMDK_DESC.format(sectors=8, extent=rel))
+    rc, out, err = pupa("--output=json", "trap-rel.vmdk")
+    expect(rc == 0, f"pupa info trap-rel.vmdk: exit {rc}: {err}")
+    obj = json.loads(out)
+    expect([e["filename"] for e in obj["format-specific"]["data"]["extents"]] == [rel],
+           f"relative extent: {obj['format-specific']}")
+    expect([f["check"] for f in obj["safety"]["findings"]] == ["external-extent"],
+           f"findings {obj['safety']}")
+    strace_proof("trap-rel.vmdk", [os.path.basename(trap)])
 
 
 def case_data_file():
@@ -597,13 +609,14 @@ def case_usage():
     problem), 1 for an image that cannot be inspected, 0 otherwise."""
     with open(os.path.join(WORK, "raw.img"), "wb") as f:
         f.truncate(1 << 20)
-    for args, word in ((["info"], "image"), (["info", "--bogus", "raw.img"], "--bogus"),
-                       (["info", "--output=xml", "raw.img"], "xml"),
-                       (["info", "-f"], "f"), (["info", "--require-safe"], "image"),
-                       (["info", "--accel=foo", "raw.img"], "foo"),
-                       (["info", "-j", "0", "raw.img"], "0"),
-                       (["info", "--timeout=x", "raw.img"], "x"),
-                       (["info", "--shard=3/2", "raw.img"], "3/2")):
+    for args, word in ((["info"], "no image"), (["info", "--bogus", "raw.img"], "'--bogus'"),
+                       (["info", "--output=xml", "raw.img"], "'xml'"),
+                       (["info", "-f"], "'f'"), (["info", "--require-safe"], "no image"),
+                       (["info", "--accel=foo", "raw.img"], "'foo'"),
+                       (["info", "-j", "0", "raw.img"], "--jobs"),
+                       (["info", "--timeout=x", "raw.img"], "--timeout"),
+                       (["info", "--memory=0", "raw.img"], "--memory"),
+                       (["info", "--shard=3/2", "raw.img"], "'3/2'")):
         p = subprocess.run([PUPA] + args, capture_output=True, cwd=WORK, timeout=60)
         err = p.stderr.decode(errors="replace")
         expect(p.returncode == 2, f"pupa {' '.join(args)}: exit {p.returncode}, want 2: {err}")
