@@ -2,7 +2,7 @@
 
 set(PUPA_INFO_TMP ${CMAKE_CURRENT_BINARY_DIR}/tmp/info)
 
-# ---------------------------------------------------------------- crafted images, --format, exit codes
+# ---------------------------------------------------------------- crafted images, -f, exit codes
 # tests/e2e/test_info.py: one case per test, on the emulator always and on KVM
 # when /dev/kvm works (77 otherwise; also 77 without qemu-img or strace).
 set(PUPA_INFO_CASES safe backing-passwd backing-trap vmdk-hostname data-file polyglot corrupt
@@ -88,7 +88,8 @@ if(PUPA_FUZZER_OK)
   add_custom_command(OUTPUT ${PUPA_FORMAT_FUZZER}
     COMMAND ${CLANG} -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined
             -fno-sanitize-recover=all -fno-omit-frame-pointer -D_GNU_SOURCE
-            ${PUPA_WARNINGS} -Wno-format-nonliteral ${ffuzz_includes} ${ffuzz_sources} ${NANOPB_LIBRARY} -lm
+            ${PUPA_WARNINGS} -Wno-format-nonliteral ${ffuzz_includes} ${ffuzz_sources}
+            ${NANOPB_LIBRARY} -lm
             -o ${PUPA_FORMAT_FUZZER}
     DEPENDS ${ffuzz_sources} ${ffuzz_headers} ${gen}/guest.pb.h pupa-proto-gen
     COMMENT "clang: libFuzzer harness fuzz_formats"

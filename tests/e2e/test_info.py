@@ -223,7 +223,7 @@ def case_backing_passwd():
     opened or stat'ed /etc/passwd."""
     qemu_img("create", "-q", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", "passwd.qcow2", "10G")
     obj = inspect("passwd.qcow2", ["backing-file"])
-    expect(obj["backing-filename"] == "/etc/passwd", f"backing-filename {obj.get('backing-filename')}")
+    expect(obj["backing-filename"] == "/etc/passwd", f"backing-filename {obj['backing-filename']}")
     expect(obj["full-backing-filename"] == "/etc/passwd", "full-backing-filename")
     expect(obj["backing-filename-format"] == "raw", "backing-filename-format")
     expect(any("/etc/passwd" in d for d in finding(obj, "backing-file")), "detail names the file")

@@ -21,10 +21,12 @@
  * panics when a message does not encode) into report_feed(); the report must be
  * consistent (report_check_info: what the VMM would call a guest protocol
  * error), success must match info_run()'s return value, a failure must carry an
- * error, a success a format. The human and JSON outputs are built, and a second
+ * error, a success a format. The human and JSON outputs are built (the JSON must
+ * parse, be ASCII, and the compact form one line), and a second
  * run over the same input must give the same bytes (no state kept between runs).
  * Any violation aborts.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +139,143 @@ static void send_msg(void *ctx, const pupa_GuestMessage *m)
     report_feed(r, &decoded);
 }
 
+/* ------------------------------------------------------------ a strict JSON checker */
+
+struct jp {
+    const char *s, *end;
+    int depth;
+};
+
+static void jp_ws(struct jp *p)
+{
+    while (p->s < p->end && (*p->s == ' ' || *p->s == '\n' || *p->s == '\t' || *p->s == '\r'))
+        p->s++;
+}
+
+static bool jp_lit(struct jp *p, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(p->end - p->s) < n || memcmp(p->s, lit, n) != 0)
+        return false;
+    p->s += n;
+    return true;
+}
+
+static bool jp_digits(struct jp *p)
+{
+    const char *start = p->s;
+    while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
+        p->s++;
+    return p->s > start;
+}
+
+static bool jp_string(struct jp *p)
+{
+    if (p->s >= p->end || *p->s != '"')
+        return false;
+    for (p->s++; p->s < p->end; p->s++) {
+        unsigned char c = (unsigned char)*p->s;
+        if (c == '"') {
+            p->s++;
+            return true;
+        }
+        if (c < 0x20)
+            return false; /* raw control character */
+        if (c == '\\') {
+            if (++p->s >= p->end)
+                return false;
+            if (*p->s == 'u') {
+                for (int i = 0; i < 4; i++) {
+                    if (++p->s >= p->end || !isxdigit((unsigned char)*p->s))
+                        return false;
+                }
+            } else if (!*p->s || !strchr("\"\\/bfnrt", *p->s)) {
+                return false;
+            }
+        }
+    }
+    return false;
+}
+
+static bool jp_value(struct jp *p)
+{
+    jp_ws(p);
+    if (p->s >= p->end || ++p->depth > 100)
+        return false;
+    bool ok;
+    char c = *p->s;
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        p->s++;
+        jp_ws(p);
+        if (p->s < p->end && *p->s == close) {
+            p->s++;
+            ok = true;
+        } else {
+            for (;;) {
+                if (c == '{') {
+                    jp_ws(p);
+                    if (!jp_string(p))
+                        return false;
+                    jp_ws(p);
+                    if (p->s >= p->end || *p->s++ != ':')
+                        return false;
+                }
+                if (!jp_value(p))
+                    return false;
+                jp_ws(p);
+                if (p->s < p->end && *p->s == ',') {
+                    p->s++;
+                    continue;
+                }
+                if (p->s < p->end && *p->s == close) {
+                    p->s++;
+                    break;
+                }
+                return false;
+            }
+            ok = true;
+        }
+    } else if (c == '"') {
+        ok = jp_string(p);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+        if (c == '-')
+            p->s++;
+        ok = jp_digits(p);
+        if (ok && p->s < p->end && *p->s == '.') {
+            p->s++;
+            ok = jp_digits(p);
+        }
+        if (ok && p->s < p->end && (*p->s == 'e' || *p->s == 'E')) {
+            p->s++;
+            if (p->s < p->end && (*p->s == '+' || *p->s == '-'))
+                p->s++;
+            ok = jp_digits(p);
+        }
+    } else {
+        ok = jp_lit(p, "true") || jp_lit(p, "false") || jp_lit(p, "null");
+    }
+    p->depth--;
+    return ok;
+}
+
+/* One JSON object, ASCII only (qemu writes every non-ASCII character as \uXXXX). */
+static void check_json(const char *s, size_t n, bool compact)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] >= 0x80)
+            die_fuzz("non-ASCII byte in the JSON output", NULL);
+        if (compact && s[i] == '\n')
+            die_fuzz("newline inside a compact JSON line", NULL);
+    }
+    struct jp p = {s, s + n, 0};
+    if (n == 0 || s[0] != '{' || !jp_value(&p))
+        die_fuzz("the JSON output does not parse", s);
+    jp_ws(&p);
+    if (p.s != p.end)
+        die_fuzz("text after the JSON object", s);
+}
+
 /* One inspection; the outputs (or the error) appended to out. */
 static void inspect(const struct fmt_io *io, const char *forced, bool tty, struct strbuf *out)
 {
@@ -157,12 +296,19 @@ static void inspect(const struct fmt_io *io, const char *forced, bool tty, struc
         r.actual_size = io->size / 2;
         size_t before = out->len;
         output_info_human(out, &r, io->filename, tty);
-        output_info_json(out, &r, io->filename, true);
-        output_info_json(out, &r, io->filename, false);
         if (strlen(out->s + before) != out->len - before)
-            die_fuzz("NUL byte in the output", NULL);
-        if (r.nfindings == 0 && strstr(out->s + before, "safety: safe\n") == NULL)
-            die_fuzz("no findings but no 'safety: safe' line", NULL);
+            die_fuzz("NUL byte in the human output", NULL);
+        if ((r.nfindings == 0) != (strstr(out->s + before, "\nsafety: safe\n") != NULL))
+            die_fuzz("'safety: safe' does not match the findings", NULL);
+        for (int pretty = 1; pretty >= 0; pretty--) {
+            struct strbuf j;
+            sb_init(&j);
+            output_info_json(&j, &r, io->filename, pretty);
+            sb_add(&j, "", 1); /* NUL for the error message; not part of the check */
+            check_json(j.s, j.len - 1, !pretty);
+            sb_add(out, j.s, j.len - 1);
+            sb_free(&j);
+        }
     }
     report_free(&r);
 }
