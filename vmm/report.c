@@ -78,6 +78,9 @@ static bool feed_node(struct report *r, const pupa_InfoNodeMessage *m)
         return violation(r, "format-specific tree: unknown node kind %d", (int)m->kind);
     if (++r->nnodes > REPORT_MAX_NODES)
         return violation(r, "format-specific tree: more than %d nodes", REPORT_MAX_NODES);
+    r->bytes += sizeof(struct report_node) + sizeof(void *) + strlen(m->key) + strlen(m->str_value);
+    if (r->bytes > REPORT_MAX_BYTES)
+        return violation(r, "the report grew over %u MiB", REPORT_MAX_BYTES >> 20);
 
     struct report_node *parent = r->depth > 0 ? r->stack[r->depth - 1] : NULL;
     bool in_list = parent && parent->kind == REPORT_LIST;
@@ -161,6 +164,9 @@ static bool feed_snapshot(struct report *r, const pupa_SnapshotMessage *m)
         return violation(r, "snapshot after the info result");
     if (r->nsnapshots == REPORT_MAX_SNAPSHOTS)
         return violation(r, "more than %d snapshots", REPORT_MAX_SNAPSHOTS);
+    r->bytes += sizeof(*m);
+    if (r->bytes > REPORT_MAX_BYTES)
+        return violation(r, "the report grew over %u MiB", REPORT_MAX_BYTES >> 20);
     if ((r->nsnapshots & (r->nsnapshots - 1)) == 0) {
         size_t cap = r->nsnapshots ? r->nsnapshots * 2 : 4;
         pupa_SnapshotMessage *s = realloc(r->snapshots, cap * sizeof(*s));

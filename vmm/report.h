@@ -9,7 +9,8 @@
 #include "pupa/protocol.h"
 
 /* Limits on what a (possibly hostile) guest can make the VMM hold. */
-#define REPORT_MAX_NODES 20000
+#define REPORT_MAX_NODES 400000 /* qcow2 allows 65535 bitmaps of 6 nodes each */
+#define REPORT_MAX_BYTES (64u << 20) /* everything a report may hold */
 #define REPORT_MAX_DEPTH 16
 #define REPORT_MAX_SNAPSHOTS 70000
 #define REPORT_MAX_FINDINGS 256
@@ -80,6 +81,7 @@ struct report {
     struct report_node *stack[REPORT_MAX_DEPTH];
     int depth;
     size_t nnodes;
+    size_t bytes; /* held for this report, against REPORT_MAX_BYTES */
 };
 
 void report_init(struct report *r);

@@ -16,7 +16,7 @@
 #define FMT_PROBE_SIZE 2048
 #define FMT_PATH_MAX 4097 /* 4096 bytes + NUL, like the protocol's string fields */
 #define FMT_NAME_MAX 32
-#define FMT_ERROR_MAX 512
+#define FMT_ERROR_MAX 4097 /* the protocol's error message limit (qemu quotes long names) */
 
 struct fmt_io {
     void *ctx;
