@@ -246,7 +246,18 @@ struct batch {
     pid_t lingering[512]; /* workers done with their job, still exiting */
     size_t nlingering;
     int out_errno; /* stdout failed (a full disk, a closed pipe): stop like Ctrl-C */
+    /* The loop touches only these, never all jobs: a scan of 100000 images must not cost
+     * 100000 steps per finished guest. */
+    size_t *run_list;  /* running jobs, in job order (at most -j) */
+    size_t *done_list; /* done, not yet printed (--unordered) */
+    size_t ndone;
 };
+
+static void job_done(struct batch *b, struct job *j)
+{
+    j->state = JOB_DONE;
+    b->done_list[b->ndone++] = (size_t)(j - b->jobs);
+}
 
 /* Open one image read-only without ever blocking (FIFOs, devices): only
  * regular files and block devices are accepted. */
@@ -338,7 +349,7 @@ static void job_start(struct batch *b, struct job *j)
         if (open_image(o->images[j->first + i], &j->fds[i], &j->sizes[i], &j->actual[i], &err)) {
             j->error = err;
             job_close_fds(j);
-            j->state = JOB_DONE;
+            job_done(b, j);
             return;
         }
     }
@@ -346,7 +357,7 @@ static void job_start(struct batch *b, struct job *j)
     if (pipe2(p, O_CLOEXEC) != 0) {
         j->error = xasprintf("cannot create a pipe: %s", strerror(errno));
         job_close_fds(j);
-        j->state = JOB_DONE;
+        job_done(b, j);
         return;
     }
     fflush(NULL);
@@ -356,7 +367,7 @@ static void job_start(struct batch *b, struct job *j)
         close(p[0]);
         close(p[1]);
         job_close_fds(j);
-        j->state = JOB_DONE;
+        job_done(b, j);
         return;
     }
     if (pid == 0) {
@@ -369,7 +380,7 @@ static void job_start(struct batch *b, struct job *j)
     j->rfd = p[0];
     j->rec = xmalloc(REC_MAX);
     j->state = JOB_RUNNING;
-    b->running++;
+    b->run_list[b->running++] = (size_t)(j - b->jobs);
 }
 
 static void job_message(struct batch *b, struct job *j, const pupa_GuestMessage *m)
@@ -443,8 +454,12 @@ static void job_reap(struct batch *b, struct job *j)
         b->lingering[b->nlingering++] = j->pid;
     free(j->rec);
     j->rec = NULL;
+    size_t idx = (size_t)(j - b->jobs), k = 0;
+    while (b->run_list[k] != idx)
+        k++;
+    memmove(b->run_list + k, b->run_list + k + 1, (b->running - k - 1) * sizeof(*b->run_list));
     b->running--;
-    j->state = JOB_DONE;
+    job_done(b, j);
     j->st.running = false;
     j->st.finished = true;
     j->st.t_end = now_s();
@@ -688,31 +703,27 @@ static void job_print(struct batch *b, struct job *j)
 static void running_jobs(struct batch *b, struct status_job **list, size_t *n)
 {
     *n = 0;
-    for (size_t i = 0; i < b->njobs && *n < 64; i++) {
-        if (b->jobs[i].state == JOB_RUNNING)
-            list[(*n)++] = &b->jobs[i].st;
-    }
+    for (size_t i = 0; i < b->running && *n < 64; i++)
+        list[(*n)++] = &b->jobs[b->run_list[i]].st;
 }
 
 static void flush_results(struct batch *b)
 {
     if (b->o->unordered) {
-        for (size_t i = 0; i < b->njobs; i++) {
-            if (b->jobs[i].state == JOB_DONE)
-                job_print(b, &b->jobs[i]);
-        }
+        for (size_t i = 0; i < b->ndone; i++)
+            job_print(b, &b->jobs[b->done_list[i]]);
+        b->ndone = 0;
         return;
     }
+    b->ndone = 0; /* in order: printed below, as the jobs come */
     while (b->next_print < b->njobs && b->jobs[b->next_print].state == JOB_DONE)
         job_print(b, &b->jobs[b->next_print++]);
 }
 
 static void stop_all(struct batch *b, int sig)
 {
-    for (size_t i = 0; i < b->njobs; i++) {
-        if (b->jobs[i].state == JOB_RUNNING)
-            kill(b->jobs[i].pid, sig);
-    }
+    for (size_t i = 0; i < b->running; i++)
+        kill(b->jobs[b->run_list[i]].pid, sig);
 }
 
 int batch_run(const struct batch_opts *o)
@@ -738,6 +749,8 @@ int batch_run(const struct batch_opts *o)
         }
     }
     unsigned jobs = o->jobs ? o->jobs : 1;
+    b.run_list = xcalloc(jobs, sizeof(*b.run_list));
+    b.done_list = xcalloc(b.njobs, sizeof(*b.done_list));
     if (o->accel == &accel_emu_ops) {
         /* load the emulator once here; every worker inherits it */
         char err[256];
@@ -773,12 +786,11 @@ int batch_run(const struct batch_opts *o)
         pfd[n].fd = signal_pipe[0];
         pfd[n].events = POLLIN;
         owner[n++] = NULL;
-        for (size_t i = 0; i < b.njobs && n < 257; i++) {
-            if (b.jobs[i].state == JOB_RUNNING) {
-                pfd[n].fd = b.jobs[i].rfd;
-                pfd[n].events = POLLIN;
-                owner[n++] = &b.jobs[i];
-            }
+        for (size_t i = 0; i < b.running && n < 257; i++) {
+            struct job *j = &b.jobs[b.run_list[i]];
+            pfd[n].fd = j->rfd;
+            pfd[n].events = POLLIN;
+            owner[n++] = j;
         }
         int timeout_ms = b.display.mode == DISPLAY_TTY ? 67 : 500;
         int rc = poll(pfd, n, timeout_ms);
@@ -806,8 +818,8 @@ int batch_run(const struct batch_opts *o)
         }
         double now = now_s();
         /* a worker stuck in host code gets killed well after the guest timeout */
-        for (size_t i = 0; i < b.njobs; i++) {
-            struct job *j = &b.jobs[i];
+        for (size_t i = 0; i < b.running; i++) {
+            struct job *j = &b.jobs[b.run_list[i]];
             if (j->state == JOB_RUNNING && o->timeout_s > 0 && !j->killed &&
                 now - j->t_start > o->timeout_s + 10) {
                 kill(j->pid, SIGKILL);
@@ -856,6 +868,8 @@ int batch_run(const struct batch_opts *o)
     for (size_t i = 0; i < b.njobs; i++)
         free(b.jobs[i].error);
     free(b.jobs);
+    free(b.run_list);
+    free(b.done_list);
     close(signal_pipe[0]);
     close(signal_pipe[1]);
     signal_pipe[0] = signal_pipe[1] = -1;
