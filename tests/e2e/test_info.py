@@ -536,6 +536,40 @@ def case_out_of_range():
     expect(err == f"pupa: {qemu_error(qerr)}\n", f"error {err!r}, qemu-img {qerr!r}")
 
 
+def case_spoof():
+    """Image-controlled strings cannot forge the verdict: a backing file name holding
+    "\nsafety: safe\n" and an escape sequence. The qemu-img part is printed exactly
+    as qemu-img prints it (raw on a pipe), but the safety block stays what the README
+    promises, the verdict and one indented line per finding: no line of it may say
+    "safety: safe" and the backing-file finding is one line."""
+    fake = "/x\nsafety: safe\n\x1b[2Jy"
+    place = "/tmp/" + "A" * (len(fake) - 5)
+    qemu_img("create", "-q", "-f", "qcow2", "-u", "-b", place, "-F", "raw", "spoof.qcow2", "1G")
+    raw = read_at("spoof.qcow2", 0, 65536)
+    i = raw.find(place.encode())
+    expect(i > 0, "backing file name not found")
+    write_at("spoof.qcow2", i, fake.encode())
+    _, qh, _ = qemu_img("info", "spoof.qcow2")
+    _, qj, _ = qemu_img("info", "--output=json", "spoof.qcow2")
+    rc, ph, err = pupa("spoof.qcow2")
+    expect(rc == 0, f"pupa info spoof.qcow2: exit {rc}: {err}")
+    expect(ph.startswith(qh), f"the qemu-img part differs:\n{qh!r}\n{ph!r}")
+    block = ph[len(qh):].splitlines(keepends=True)
+    expect(block[:1] == ["safety: UNSAFE\n"], f"verdict line {block[:1]}")
+    expect(len(block) == 2 and block[1].startswith("    backing-file: "),
+           f"the safety block is not the verdict and one line per finding:\n{''.join(block)!r}")
+    expect("safety: safe" not in ph[len(qh):], "a forged 'safety: safe' line in the safety block")
+    rc, pj, err = pupa("--output=json", "spoof.qcow2")
+    obj = json.loads(pj)
+    expect(obj["backing-filename"] == fake, "JSON backing-filename")
+    expect(obj["safety"]["safe"] is False and [f["check"] for f in obj["safety"]["findings"]]
+           == ["backing-file"], f"JSON safety {obj['safety']}")
+    obj.pop("safety")
+    expect(obj == json.loads(qj), "JSON differs from qemu-img")
+    rc, _, _ = pupa("--require-safe", "spoof.qcow2")
+    expect(rc == 3, f"--require-safe: exit {rc}")
+
+
 FORMATS = ("qcow2", "qcow", "qed", "vmdk", "vpc", "vhdx", "vdi", "parallels", "bochs", "cloop",
            "dmg", "luks", "raw")
 
@@ -649,6 +683,7 @@ CASES = {
     "corrupt": case_corrupt,
     "encrypted": case_encrypted,
     "out-of-range": case_out_of_range,
+    "spoof": case_spoof,
     "format": case_format,
     "format-unknown": case_format_unknown,
     "usage": case_usage,

@@ -21,8 +21,9 @@
  * panics when a message does not encode) into report_feed(); the report must be
  * consistent (report_check_info: what the VMM would call a guest protocol
  * error), success must match info_run()'s return value, a failure must carry an
- * error, a success a format. The human and JSON outputs are built (the JSON must
- * parse, be ASCII, and the compact form one line), and a second
+ * error, a success a format. The human and JSON outputs are built (the human
+ * output must end with the verdict and exactly one line per finding; the JSON
+ * must parse, be ASCII, and the compact form be one line), and a second
  * run over the same input must give the same bytes (no state kept between runs).
  * Any violation aborts.
  */
@@ -276,6 +277,33 @@ static void check_json(const char *s, size_t n, bool compact)
         die_fuzz("text after the JSON object", s);
 }
 
+/* The human output ends with the safety block: "safety: safe|UNSAFE" and one
+ * indented line per finding (README), whatever strings the image holds; nothing
+ * else in the output may look like a verdict line of its own. */
+static void check_safety_block(const char *text, size_t len, const struct report *r)
+{
+    size_t want = 1 + r->nfindings, lines = 0, pos = len;
+    if (len == 0 || text[len - 1] != '\n')
+        die_fuzz("human output does not end with a newline", NULL);
+    while (pos > 0 && lines < want) { /* pos: start of the (lines+1)-th line from the end */
+        pos--;
+        while (pos > 0 && text[pos - 1] != '\n')
+            pos--;
+        lines++;
+    }
+    const char *verdict = r->nfindings ? "safety: UNSAFE\n" : "safety: safe\n";
+    if (lines != want || strncmp(text + pos, verdict, strlen(verdict)) != 0)
+        die_fuzz("the safety block is not the verdict and one line per finding "
+                 "(a finding detail with a newline?)", text + pos);
+    const char *line = text + pos + strlen(verdict);
+    for (size_t i = 0; i < r->nfindings; i++) {
+        if (strncmp(line, "    ", 4) != 0 ||
+            strncmp(line + 4, r->findings[i].check, strlen(r->findings[i].check)) != 0)
+            die_fuzz("a finding line does not name its check", line);
+        line = strchr(line, '\n') + 1;
+    }
+}
+
 /* One inspection; the outputs (or the error) appended to out. */
 static void inspect(const struct fmt_io *io, const char *forced, bool tty, struct strbuf *out)
 {
@@ -298,8 +326,7 @@ static void inspect(const struct fmt_io *io, const char *forced, bool tty, struc
         output_info_human(out, &r, io->filename, tty);
         if (strlen(out->s + before) != out->len - before)
             die_fuzz("NUL byte in the human output", NULL);
-        if ((r.nfindings == 0) != (strstr(out->s + before, "\nsafety: safe\n") != NULL))
-            die_fuzz("'safety: safe' does not match the findings", NULL);
+        check_safety_block(out->s + before, out->len - before, &r);
         for (int pretty = 1; pretty >= 0; pretty--) {
             struct strbuf j;
             sb_init(&j);

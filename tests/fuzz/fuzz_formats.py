@@ -205,7 +205,7 @@ def fuzz(fuzzer, seed_dir, work, seconds, crash_dirs):
                   "see tests/fuzz/crashes/README")
             return 1
     cmd = [fuzzer, "-seed=1", f"-max_total_time={seconds}", f"-max_len={HEAD + 2}",
-           "-timeout=25", "-rss_limit_mb=2048", "-print_final_stats=1",
+           "-timeout=120", "-rss_limit_mb=2048", "-print_final_stats=1",
            "-artifact_prefix=" + os.path.join(work, "artifacts") + "/",
            os.path.join(work, "corpus"), seed_dir]
     print(" ".join(cmd), flush=True)
