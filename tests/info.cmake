@@ -32,6 +32,11 @@ foreach(accel emu kvm)
               ${PUPA_CORPUS} ${PROJECT_SOURCE_DIR}/images/samples)
     set_tests_properties(${t} PROPERTIES LABELS info FIXTURES_REQUIRED corpus
       SKIP_RETURN_CODE 77 TIMEOUT 900)
+    if(accel STREQUAL "emu")
+      # ~5 min each under ASan on a loaded 2-CPU machine (the instrumented VMM serves
+      # every emulated exit); the KVM shards cover the same host code there
+      set_tests_properties(${t} PROPERTIES LABELS "info;slow")
+    endif()
   endforeach()
 endforeach()
 
