@@ -79,6 +79,16 @@ def read_at(path, off, n):
         return f.read(n)
 
 
+def settle(img):
+    """fsync: ext4 allocates (and counts in st_blocks) at writeback, and qemu-img and
+    pupa must see the same "disk size"."""
+    fd = os.open(os.path.join(WORK, img), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def check_safety_block(block, safety, img):
     """The human safety block says exactly what the JSON says."""
     want = "safety: safe\n" if safety["safe"] else "safety: UNSAFE\n" + "".join(
@@ -94,6 +104,7 @@ def inspect(img, checks, fmt_args=(), qemu_args=None, external=False):
     actual-size. Also asserts the exit codes with and without --require-safe.
     Returns pupa's JSON object (with "safety")."""
     qemu_args = list(fmt_args) if qemu_args is None else qemu_args
+    settle(img)
     _, qh, _ = qemu_img("info", *qemu_args, img)
     _, qj, _ = qemu_img("info", "--output=json", *qemu_args, img)
     rc, ph, err = pupa(*fmt_args, img)
