@@ -235,12 +235,15 @@ void output_info_human(struct strbuf *out, const struct report *r, const char *f
         sb_puts(out, "Format specific information:\n");
         human_container(&h, 1, r->specific);
     }
+    /* pupa's own block: always one line per finding, whatever the image's strings
+     * hold (a name with a newline must not be able to forge a line here) */
+    struct human block = {out, true};
     sb_printf(out, "safety: %s\n", r->nfindings ? "UNSAFE" : "safe");
     for (size_t i = 0; i < r->nfindings; i++) {
         sb_puts(out, "    ");
-        human_str(&h, r->findings[i].check);
+        human_str(&block, r->findings[i].check);
         sb_puts(out, ": ");
-        human_str(&h, r->findings[i].detail);
+        human_str(&block, r->findings[i].detail);
         sb_puts(out, "\n");
     }
 }

@@ -107,6 +107,15 @@ static void check_polyglot(struct fmt_info *info, const struct fmt_io *io, const
                     chosen->name);
 }
 
+static bool has_control_chars(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    }
+    return false;
+}
+
 static void check_common(struct fmt_info *info)
 {
     if (info->backing_file[0])
@@ -120,6 +129,11 @@ static void check_common(struct fmt_info *info)
         fmt_finding(info, "corrupt", "the image is marked corrupt");
     if (info->flags & PUPA_INFO_F_ENCRYPTED)
         fmt_finding(info, "encrypted", "the contents are encrypted and cannot be inspected");
+    if (has_control_chars(info->backing_file) || has_control_chars(info->backing_format) ||
+        has_control_chars(info->data_file))
+        fmt_finding(info, "control-characters",
+                    "a file name in the image holds control characters (line breaks, escape "
+                    "sequences): its text output could mislead a reader or a terminal");
 }
 
 static bool fail(struct info_ctx *ctx, const char *message)
