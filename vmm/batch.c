@@ -29,7 +29,9 @@
 
 enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_PRINTED };
 
+/* A job exists from its start until it is printed: memory follows -j, not the scan. */
 struct job {
+    size_t idx;         /* in the scan */
     size_t first, nimg; /* images [first, first + nimg) */
     int fds[PUPA_MAX_DEVICES];
     uint64_t sizes[PUPA_MAX_DEVICES], actual[PUPA_MAX_DEVICES];
@@ -236,8 +238,8 @@ static void worker_main(const struct batch_opts *o, struct job *j, int wfd)
 
 struct batch {
     const struct batch_opts *o;
-    struct job *jobs;
-    size_t njobs, next_start, next_print, running;
+    struct job **jobs; /* NULL before a job starts and after it is printed */
+    size_t njobs, next_start, next_print, running, per;
     size_t done_images, failed, unsafe, inspected, blocks;
     struct display display;
     struct display_overall overall;
@@ -248,15 +250,27 @@ struct batch {
     int out_errno; /* stdout failed (a full disk, a closed pipe): stop like Ctrl-C */
     /* The loop touches only these, never all jobs: a scan of 100000 images must not cost
      * 100000 steps per finished guest. */
-    size_t *run_list;  /* running jobs, in job order (at most -j) */
-    size_t *done_list; /* done, not yet printed (--unordered) */
+    struct job **run_list;  /* running jobs, in job order (at most -j) */
+    struct job **done_list; /* done, not yet printed (--unordered) */
     size_t ndone;
 };
+
+static struct job *job_new(struct batch *b, size_t idx)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    j->idx = idx;
+    if (b->o->nimages) { /* commands without images run one guest */
+        j->first = idx * b->per;
+        j->nimg = b->o->nimages - j->first < b->per ? b->o->nimages - j->first : b->per;
+    }
+    b->jobs[idx] = j;
+    return j;
+}
 
 static void job_done(struct batch *b, struct job *j)
 {
     j->state = JOB_DONE;
-    b->done_list[b->ndone++] = (size_t)(j - b->jobs);
+    b->done_list[b->ndone++] = j;
 }
 
 /* Open one image read-only without ever blocking (FIFOs, devices): only
@@ -380,7 +394,7 @@ static void job_start(struct batch *b, struct job *j)
     j->rfd = p[0];
     j->rec = xmalloc(REC_MAX);
     j->state = JOB_RUNNING;
-    b->run_list[b->running++] = (size_t)(j - b->jobs);
+    b->run_list[b->running++] = j;
 }
 
 static void job_message(struct batch *b, struct job *j, const pupa_GuestMessage *m)
@@ -454,8 +468,8 @@ static void job_reap(struct batch *b, struct job *j)
         b->lingering[b->nlingering++] = j->pid;
     free(j->rec);
     j->rec = NULL;
-    size_t idx = (size_t)(j - b->jobs), k = 0;
-    while (b->run_list[k] != idx)
+    size_t k = 0;
+    while (b->run_list[k] != j)
         k++;
     memmove(b->run_list + k, b->run_list + k + 1, (b->running - k - 1) * sizeof(*b->run_list));
     b->running--;
@@ -696,6 +710,10 @@ static void job_print(struct batch *b, struct job *j)
     free(j->error);
     j->error = NULL;
     j->state = JOB_PRINTED;
+    if (b->njobs > 1) { /* a single job's final bar is drawn at the end */
+        b->jobs[j->idx] = NULL;
+        free(j);
+    }
 }
 
 /* ---------------------------------------------------------------- loop */
@@ -704,26 +722,27 @@ static void running_jobs(struct batch *b, struct status_job **list, size_t *n)
 {
     *n = 0;
     for (size_t i = 0; i < b->running && *n < 64; i++)
-        list[(*n)++] = &b->jobs[b->run_list[i]].st;
+        list[(*n)++] = &b->run_list[i]->st;
 }
 
 static void flush_results(struct batch *b)
 {
     if (b->o->unordered) {
         for (size_t i = 0; i < b->ndone; i++)
-            job_print(b, &b->jobs[b->done_list[i]]);
+            job_print(b, b->done_list[i]);
         b->ndone = 0;
         return;
     }
     b->ndone = 0; /* in order: printed below, as the jobs come */
-    while (b->next_print < b->njobs && b->jobs[b->next_print].state == JOB_DONE)
-        job_print(b, &b->jobs[b->next_print++]);
+    while (b->next_print < b->njobs && b->jobs[b->next_print] &&
+           b->jobs[b->next_print]->state == JOB_DONE)
+        job_print(b, b->jobs[b->next_print++]);
 }
 
 static void stop_all(struct batch *b, int sig)
 {
     for (size_t i = 0; i < b->running; i++)
-        kill(b->jobs[b->run_list[i]].pid, sig);
+        kill(b->run_list[i]->pid, sig);
 }
 
 int batch_run(const struct batch_opts *o)
@@ -732,25 +751,13 @@ int batch_run(const struct batch_opts *o)
     memset(&b, 0, sizeof(b));
     b.o = o;
     b.t0 = now_s();
-    size_t per = o->per_guest ? o->per_guest : 1;
-    if (per > PUPA_MAX_DEVICES)
-        per = PUPA_MAX_DEVICES;
+    b.per = o->per_guest ? o->per_guest : 1;
+    if (b.per > PUPA_MAX_DEVICES)
+        b.per = PUPA_MAX_DEVICES;
 
     /* jobs: one per `per` images; commands without images run one guest */
-    if (o->nimages == 0) {
-        b.njobs = 1;
-        b.jobs = xcalloc(1, sizeof(*b.jobs));
-    } else {
-        b.njobs = (o->nimages + per - 1) / per;
-        b.jobs = xcalloc(b.njobs, sizeof(*b.jobs));
-        for (size_t i = 0; i < b.njobs; i++) {
-            b.jobs[i].first = i * per;
-            b.jobs[i].nimg = o->nimages - i * per < per ? o->nimages - i * per : per;
-        }
-    }
+    b.njobs = o->nimages ? (o->nimages + b.per - 1) / b.per : 1;
     unsigned jobs = o->jobs ? o->jobs : 1;
-    b.run_list = xcalloc(jobs, sizeof(*b.run_list));
-    b.done_list = xcalloc(b.njobs, sizeof(*b.done_list));
     if (o->accel == &accel_emu_ops) {
         /* load the emulator once here; every worker inherits it */
         char err[256];
@@ -759,6 +766,9 @@ int batch_run(const struct batch_opts *o)
             return 1;
         }
     }
+    b.jobs = xcalloc(b.njobs, sizeof(*b.jobs));
+    b.run_list = xcalloc(jobs, sizeof(*b.run_list));
+    b.done_list = xcalloc(b.njobs, sizeof(*b.done_list));
     display_init(&b.display, o->progress, stderr, b.t0);
     b.overall.total = o->nimages ? o->nimages : 1;
     b.overall.show = o->nimages > 1;
@@ -775,7 +785,7 @@ int batch_run(const struct batch_opts *o)
     double stop_deadline = 0;
     for (;;) {
         while (!interrupted && !b.out_errno && b.running < jobs && b.next_start < b.njobs)
-            job_start(&b, &b.jobs[b.next_start++]);
+            job_start(&b, job_new(&b, b.next_start++));
         flush_results(&b);
         if (b.running == 0 && (interrupted || b.out_errno || b.next_start == b.njobs))
             break;
@@ -787,7 +797,7 @@ int batch_run(const struct batch_opts *o)
         pfd[n].events = POLLIN;
         owner[n++] = NULL;
         for (size_t i = 0; i < b.running && n < 257; i++) {
-            struct job *j = &b.jobs[b.run_list[i]];
+            struct job *j = b.run_list[i];
             pfd[n].fd = j->rfd;
             pfd[n].events = POLLIN;
             owner[n++] = j;
@@ -819,7 +829,7 @@ int batch_run(const struct batch_opts *o)
         double now = now_s();
         /* a worker stuck in host code gets killed well after the guest timeout */
         for (size_t i = 0; i < b.running; i++) {
-            struct job *j = &b.jobs[b.run_list[i]];
+            struct job *j = b.run_list[i];
             if (j->state == JOB_RUNNING && o->timeout_s > 0 && !j->killed &&
                 now - j->t_start > o->timeout_s + 10) {
                 kill(j->pid, SIGKILL);
@@ -844,7 +854,7 @@ int batch_run(const struct batch_opts *o)
     if (interrupted || b.out_errno)
         reap_lingering(&b, true); /* after Ctrl-C nothing may be left behind */
     /* a single job keeps its final bar on screen; a batch keeps the overall line */
-    struct status_job *last = b.njobs == 1 ? &b.jobs[0].st : NULL;
+    struct status_job *last = b.njobs == 1 && b.jobs[0] ? &b.jobs[0]->st : NULL;
     display_close(&b.display, last ? &last : NULL, last ? 1 : 0, &b.overall, now_s());
 
     double elapsed = now_s() - b.t0;
@@ -865,8 +875,12 @@ int batch_run(const struct batch_opts *o)
         code = 3;
     if (interrupted)
         code = 130;
-    for (size_t i = 0; i < b.njobs; i++)
-        free(b.jobs[i].error);
+    for (size_t i = 0; i < b.njobs; i++) {
+        if (b.jobs[i]) {
+            free(b.jobs[i]->error);
+            free(b.jobs[i]);
+        }
+    }
     free(b.jobs);
     free(b.run_list);
     free(b.done_list);
