@@ -19,6 +19,7 @@ path arithmetic see realistic names. Every image also gives a forced-format seed
 the format qemu-img probes it as, one forced to raw, one with 1 GiB of zeros after
 the data, and images over 64 KiB one in the sparse layout (their non-zero sectors
 anywhere in the file, up to 64 KiB of them)."""
+import hashlib
 import os
 import shutil
 import struct
@@ -130,12 +131,128 @@ def sparse_records(path, budget=HEAD):
     return bytes(out)
 
 
+def crc32c(data):
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xffffffff
+
+
+def vhdx_seal(img, at, length):
+    struct.pack_into("<I", img, at + 4, 0)
+    struct.pack_into("<I", img, at + 4, crc32c(bytes(img[at:at + length])))
+
+
+VHDX_BAT = bytes.fromhex("6677c22d23f600429d64115e9bfd4a08")
+VHDX_META = bytes.fromhex("06a27c8b90479a4bb8fe575f050f886e")
+VHDX_ITEMS = [bytes.fromhex(h) for h in (
+    "3767a1ca36fa434db3b633f0aa44e76b", "2442a52f1bcd7648b2115dbed83bf4b8",
+    "ab12cabee6b2234593efc309e000c746", "1dbf41816fa90947ba47f233a8faab5f",
+    "c748a3cd5d4471449cc9e9885251c556")]
+MIB = 1 << 20
+
+
+def vhdx_image(log_entries=0, bad_desc=False, other_guid=False):
+    """A VHDX (the layout of tests/unit/test_fmt_vhdx.c): headers at 64/128 KiB,
+    region table at 192 KiB, log at 1 MiB, BAT at 2 MiB, metadata at 3 MiB; with
+    log_entries > 0 a log GUID and one log entry with that many descriptors."""
+    img = bytearray(8 * MIB)
+    img[0:8] = b"vhdxfile"
+    guid = b"\x11" * 16
+    for at, seq in ((64 * 1024, 5), (128 * 1024, 2)):
+        img[at:at + 4] = b"head"
+        struct.pack_into("<Q", img, at + 8, seq)
+        if log_entries >= 0 and at == 64 * 1024:
+            img[at + 48:at + 64] = guid
+        struct.pack_into("<HHIQ", img, at + 64, 0, 1, MIB, MIB)
+        vhdx_seal(img, at, 4096)
+    r = 192 * 1024
+    img[r:r + 4] = b"regi"
+    struct.pack_into("<I", img, r + 8, 2)
+    img[r + 16:r + 32] = VHDX_BAT
+    struct.pack_into("<QII", img, r + 32, 2 * MIB, MIB, 1)
+    img[r + 48:r + 64] = VHDX_META
+    struct.pack_into("<QII", img, r + 64, 3 * MIB, MIB, 1)
+    vhdx_seal(img, r, 65536)
+    m = 3 * MIB
+    img[m:m + 8] = b"metadata"
+    struct.pack_into("<H", img, m + 10, 5)
+    lens = (8, 8, 16, 4, 4)
+    off = 65536
+    for i in range(5):
+        e = m + 32 + 32 * i
+        img[e:e + 16] = VHDX_ITEMS[i]
+        struct.pack_into("<III", img, e + 16, off, lens[i], 4)
+        if i == 0:
+            struct.pack_into("<II", img, m + off, MIB, 0)
+        elif i == 1:
+            struct.pack_into("<Q", img, m + off, 1 << 30)
+        elif i in (3, 4):
+            struct.pack_into("<I", img, m + off, 512)
+        off += 64
+    struct.pack_into("<Q", img, 2 * MIB, (5 * MIB) | 6)  # block 0 fully present
+    if log_entries > 0:
+        lg, nd = MIB, log_entries
+        img[lg:lg + 4] = b"loge"
+        struct.pack_into("<IIQI", img, lg + 4, 0, (1 + nd) * 4096, 7, nd)
+        struct.pack_into("<I", img, lg + 8, (1 + nd) * 4096)
+        struct.pack_into("<Q", img, lg + 16, 7)
+        struct.pack_into("<I", img, lg + 24, nd)
+        img[lg + 32:lg + 48] = b"\x22" * 16 if other_guid else guid
+        for i in range(nd):
+            d = lg + 64 + 32 * i
+            img[d:d + 4] = b"desc"
+            struct.pack_into("<QQ", img, d + 16, 100 if bad_desc else 4 * MIB, 7)
+            img[lg + 4096 * (1 + i):lg + 4096 * (1 + i) + 4] = b"data"
+        vhdx_seal(img, lg, (1 + nd) * 4096)
+    return bytes(img)
+
+
+def parallels_ext_image(bitmap_entry):
+    """A parallels image (4 KiB clusters, 100 MiB) with a format extension cluster
+    holding one dirty bitmap (as tests/unit/test_fmt_parallels.c builds it), MD5 and
+    all: the fuzzer cannot forge the checksum itself."""
+    tracks, size = 8, 100 << 20
+    cluster = tracks * 512
+    entries = -(-size // cluster)
+    data_sectors = -(-(64 + 4 * entries) // cluster) * tracks
+    img = bytearray(data_sectors * 512 + cluster)
+    img[0:16] = b"WithouFreSpacExt"
+    struct.pack_into("<IIIII", img, 16, 2, 16, size // 512 // 16 // 32, tracks, entries)
+    struct.pack_into("<Q", img, 36, size // 512)
+    struct.pack_into("<I", img, 48, data_sectors)
+    struct.pack_into("<Q", img, 56, data_sectors)
+    ext = data_sectors * 512
+    struct.pack_into("<Q", img, ext, 0xAB234CEF23DCEA87)
+    bm = struct.pack("<Q", 204800) + b"\x01" * 16 + struct.pack("<IIQ", 128, 1, bitmap_entry)
+    feat = struct.pack("<QQI", 0x20385FAE252CB34A, 0, len(bm)) + bytes(4) + bm
+    img[ext + 24:ext + 24 + len(feat)] = feat
+    img[ext + 8:ext + 24] = hashlib.md5(bytes(img[ext + 24:ext + cluster])).digest()
+    return bytes(img)
+
+
+def crafted_images(d):
+    """Images the corpus cannot have: VHDX logs and parallels format extensions sit
+    behind checksums that random mutation does not get past."""
+    os.makedirs(d, exist_ok=True)
+    for name, data in (("log0.vhdx", vhdx_image(0)), ("log1.vhdx", vhdx_image(1)),
+                       ("log3.vhdx", vhdx_image(3)), ("logbad.vhdx", vhdx_image(1, True)),
+                       ("logother.vhdx", vhdx_image(2, other_guid=True)),
+                       ("ext.hdd", parallels_ext_image(1)),
+                       ("ext-past.hdd", parallels_ext_image(100000))):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
 def seeds(out, dirs):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     made = out.rstrip("/") + "-made"
     shutil.rmtree(made, ignore_errors=True)
     qemu_made_images(made)
+    crafted_images(made)
     dirs = list(dirs) + [made]
     n = 0
     for d in dirs:
