@@ -551,8 +551,8 @@ def case_spoof():
     """Image-controlled strings cannot forge the verdict: a backing file name holding
     "\nsafety: safe\n" and an escape sequence. The qemu-img part is printed exactly
     as qemu-img prints it (raw on a pipe), but the safety block stays what the README
-    promises, the verdict and one indented line per finding: no line of it may say
-    "safety: safe" and the backing-file finding is one line."""
+    promises, the verdict and one indented line per finding (backing-file and
+    control-characters), with no control character from the image."""
     fake = "/x\nsafety: safe\n\x1b[2Jy"
     place = "/tmp/" + "A" * (len(fake) - 5)
     qemu_img("create", "-q", "-f", "qcow2", "-u", "-b", place, "-F", "raw", "spoof.qcow2", "1G")
@@ -565,16 +565,20 @@ def case_spoof():
     rc, ph, err = pupa("spoof.qcow2")
     expect(rc == 0, f"pupa info spoof.qcow2: exit {rc}: {err}")
     expect(ph.startswith(qh), f"the qemu-img part differs:\n{qh!r}\n{ph!r}")
-    block = ph[len(qh):].splitlines(keepends=True)
-    expect(block[:1] == ["safety: UNSAFE\n"], f"verdict line {block[:1]}")
-    expect(len(block) == 2 and block[1].startswith("    backing-file: "),
-           f"the safety block is not the verdict and one line per finding:\n{''.join(block)!r}")
-    expect("safety: safe" not in ph[len(qh):], "a forged 'safety: safe' line in the safety block")
     rc, pj, err = pupa("--output=json", "spoof.qcow2")
     obj = json.loads(pj)
+    checks = [f["check"] for f in obj["safety"]["findings"]]
+    expect(sorted(checks) == ["backing-file", "control-characters"], f"JSON findings {checks}")
+    block = ph[len(qh):].splitlines(keepends=True)
+    expect(block[:1] == ["safety: UNSAFE\n"], f"verdict line {block[:1]}")
+    expect(len(block) == 1 + len(checks) and
+           all(ln.startswith(f"    {c}: ") for ln, c in zip(block[1:], checks)),
+           f"the safety block is not the verdict and one line per finding:\n{''.join(block)!r}")
+    expect(not any(ln.startswith("safety: safe") for ln in block),
+           "a forged 'safety: safe' line in the safety block")
+    expect(not any(ord(c) < 0x20 and c != "\n" for c in ph[len(qh):]),
+           "control characters from the image in the safety block")
     expect(obj["backing-filename"] == fake, "JSON backing-filename")
-    expect(obj["safety"]["safe"] is False and [f["check"] for f in obj["safety"]["findings"]]
-           == ["backing-file"], f"JSON safety {obj['safety']}")
     obj.pop("safety")
     expect(obj == json.loads(qj), "JSON differs from qemu-img")
     rc, _, _ = pupa("--require-safe", "spoof.qcow2")
