@@ -22,10 +22,11 @@
 
 /* ---------------------------------------------------------------- channel
  * worker -> parent records: [u8 kind][u32 LE length][payload] */
-#define REC_FRAME 'M'  /* one guest frame, re-encoded */
+#define REC_FRAME  'M' /* one guest frame, re-encoded */
 #define REC_RESULT 'R' /* struct session_result, last record */
-#define REC_MAX (sizeof(struct session_result) > PUPA_FRAME_MAX ? sizeof(struct session_result) \
-                                                                 : PUPA_FRAME_MAX)
+#define REC_MAX                                                                                    \
+    (sizeof(struct session_result) > PUPA_FRAME_MAX ? sizeof(struct session_result)                \
+                                                    : PUPA_FRAME_MAX)
 
 enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_PRINTED };
 
@@ -47,8 +48,14 @@ struct job {
     /* what came back */
     struct status_job st;
     struct report report;
-    struct session_result result;
+    struct session_result *result; /* the worker's last record; NULL until it arrives */
     bool have_result;
+    /* rendered when the job finishes, printed in order: a finished job waiting for
+     * its turn holds only its text, not its report */
+    char *out;
+    size_t out_len;
+    bool failed;
+    bool block; /* out is a human block: a blank line separates it from the one before */
     char *error; /* the job failed as a whole */
     int term_signal;
     bool killed;
@@ -190,8 +197,8 @@ static void worker_main(const struct batch_opts *o, struct job *j, int wfd)
         snprintf(cfg.devices[i].name, sizeof(cfg.devices[i].name), "vd%c", (char)('a' + i));
         cfg.devices[i].sector_size = o->sector_size;
         cfg.devices[i].size_bytes = j->sizes[i];
-        disks[i] = (struct session_disk){o->images[j->first + i], j->fds[i], j->sizes[i],
-                                         o->sector_size};
+        disks[i] =
+            (struct session_disk){o->images[j->first + i], j->fds[i], j->sizes[i], o->sector_size};
     }
     if (o->op == BATCH_INFO) {
         PUPA_STRLCPY(cfg.filename, o->images[j->first]);
@@ -201,8 +208,8 @@ static void worker_main(const struct batch_opts *o, struct job *j, int wfd)
     cfg.sha256 = o->sha256;
     if (o->op == BATCH_READ || o->op == BATCH_RUN)
         cfg.progress_percent = o->progress == DISPLAY_TTY || o->progress == DISPLAY_JSON ? 1
-                               : o->progress == DISPLAY_PLAIN                           ? 10
-                                                                                        : 0;
+                               : o->progress == DISPLAY_PLAIN                            ? 10
+                                                                                         : 0;
 
     static struct worker_ctx w;
     w.wfd = wfd;
@@ -267,16 +274,18 @@ static struct job *job_new(struct batch *b, size_t idx)
     return j;
 }
 
+static void job_render(struct batch *b, struct job *j);
+
 static void job_done(struct batch *b, struct job *j)
 {
     j->state = JOB_DONE;
+    job_render(b, j);
     b->done_list[b->ndone++] = j;
 }
 
 /* Open one image read-only without ever blocking (FIFOs, devices): only
  * regular files and block devices are accepted. */
-static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *actual,
-                      char **error)
+static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *actual, char **error)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
@@ -284,7 +293,8 @@ static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *a
         struct stat st;
         if (e == ENXIO && stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
             *error = xasprintf("Could not open '%s': is a socket, not a regular file or block "
-                               "device", path);
+                               "device",
+                               path);
         else
             *error = xasprintf("Could not open '%s': %s", path, strerror(e));
         return -1;
@@ -301,8 +311,8 @@ static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *a
                        : S_ISCHR(st.st_mode)  ? "a character device"
                                               : NULL;
     if (kind || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-        *error = xasprintf("Could not open '%s': is %s, not a regular file or block device",
-                           path, kind ? kind : "not a regular file");
+        *error = xasprintf("Could not open '%s': is %s, not a regular file or block device", path,
+                           kind ? kind : "not a regular file");
         close(fd);
         return -1;
     }
@@ -413,10 +423,11 @@ static void job_record(struct batch *b, struct job *j, uint8_t kind)
         if (pupa_frame_decode(pupa_GuestMessage_fields, &m, j->rec, j->rec_len, &used, NULL) ==
             PUPA_FRAME_OK)
             job_message(b, j, &m);
-    } else if (kind == REC_RESULT && j->rec_len == sizeof(j->result)) {
-        memcpy(&j->result, j->rec, sizeof(j->result));
-        j->result.error[sizeof(j->result.error) - 1] = '\0';
-        j->result.log_tail[sizeof(j->result.log_tail) - 1] = '\0';
+    } else if (kind == REC_RESULT && j->rec_len == sizeof(*j->result) && !j->result) {
+        j->result = xmalloc(sizeof(*j->result));
+        memcpy(j->result, j->rec, sizeof(*j->result));
+        j->result->error[sizeof(j->result->error) - 1] = '\0';
+        j->result->log_tail[sizeof(j->result->log_tail) - 1] = '\0';
         j->have_result = true;
     }
 }
@@ -508,7 +519,22 @@ static void reap_lingering(struct batch *b, bool wait)
 
 /* ---------------------------------------------------------------- results */
 
-static void print_info(struct batch *b, struct job *j, struct strbuf *out, bool *failed)
+/* what an image that could not be inspected gives in JSON Lines */
+static void json_error_line(struct strbuf *out, const char *name, const char *err)
+{
+    struct json_writer w;
+    json_init(&w, out, false);
+    json_begin_object(&w, NULL);
+    json_str(&w, "filename", name);
+    json_str(&w, "error", err);
+    json_end_object(&w);
+    sb_puts(out, "\n");
+}
+
+static const struct session_result no_result; /* for jobs that never started a guest */
+
+static void print_info(struct batch *b, struct job *j, const struct session_result *res,
+                       struct strbuf *out, bool *failed)
 {
     const struct batch_opts *o = b->o;
     const char *name = o->images[j->first];
@@ -517,26 +543,18 @@ static void print_info(struct batch *b, struct job *j, struct strbuf *out, bool 
 
     if (j->error)
         err = xstrdup(j->error);
-    else if (j->result.state != VM_EXITED && j->result.state != VM_STOPPED &&
-             !(r->complete && !r->success))
-        err = xasprintf("%s: %s", name, j->result.error);
-    else if (j->result.state == VM_STOPPED)
-        err = xasprintf("%s: interrupted", name);
+    else if (res->state != VM_EXITED && res->state != VM_STOPPED && !(r->complete && !r->success))
+        err = xasprintf("%s: %s", name, res->error);
+    else if (res->state == VM_STOPPED && !r->complete)
+        err = xasprintf("%s: interrupted", name); /* stopped after a complete answer: keep it */
     else if (!report_check_info(r))
         err = xasprintf("%s: guest protocol error: %s", name, r->protocol_error);
     else if (!r->success)
         err = xasprintf("Could not open '%s': %s", name, r->error ? r->error : "unknown error");
     if (err) {
         *failed = true;
-        if (o->output == OUTPUT_JSON && o->nimages > 1) {
-            struct json_writer w;
-            json_init(&w, out, false);
-            json_begin_object(&w, NULL);
-            json_str(&w, "filename", name);
-            json_str(&w, "error", err);
-            json_end_object(&w);
-            sb_puts(out, "\n");
-        }
+        if (o->output == OUTPUT_JSON && o->lines)
+            json_error_line(out, name, err);
         display_note(&b->display, &j->st, err, now_s());
         free(err);
         return;
@@ -546,11 +564,10 @@ static void print_info(struct batch *b, struct job *j, struct strbuf *out, bool 
     if (r->nfindings)
         b->unsafe++;
     if (o->output == OUTPUT_JSON) {
-        output_info_json(out, r, name, o->nimages == 1);
+        output_info_json(out, r, name, !o->lines);
         sb_puts(out, "\n");
     } else {
-        if (b->blocks++ > 0)
-            sb_puts(out, "\n"); /* blocks of several images are separated by a blank line */
+        j->block = true; /* separated from the previous block when printed, in order */
         output_info_human(out, r, name, isatty(STDOUT_FILENO));
     }
 }
@@ -564,11 +581,12 @@ static const struct report_digest *find_digest(const struct report *r, const cha
     return NULL;
 }
 
-static void print_read(struct batch *b, struct job *j, struct strbuf *out, bool *failed)
+static void print_read(struct batch *b, struct job *j, const struct session_result *res,
+                       struct strbuf *out, bool *failed)
 {
     const struct batch_opts *o = b->o;
     struct report *r = &j->report;
-    bool guest_ok = !j->error && j->result.state == VM_EXITED;
+    bool guest_ok = !j->error && res->state == VM_EXITED;
     for (size_t i = 0; i < j->nimg; i++) {
         const char *name = o->images[j->first + i];
         char dev[8];
@@ -578,7 +596,7 @@ static void print_read(struct batch *b, struct job *j, struct strbuf *out, bool 
         if (j->error)
             err = xstrdup(j->error);
         else if (!guest_ok)
-            err = xasprintf("%s: %s", name, j->result.error);
+            err = xasprintf("%s: %s", name, res->error);
         else if (o->sha256 && !d)
             err = xasprintf("%s: read failed%s%s", name, r->error ? ": " : "",
                             r->error ? r->error : "");
@@ -587,15 +605,8 @@ static void print_read(struct batch *b, struct job *j, struct strbuf *out, bool 
                             r->error ? r->error : "");
         if (err) {
             *failed = true;
-            if (o->output == OUTPUT_JSON) {
-                struct json_writer w;
-                json_init(&w, out, false);
-                json_begin_object(&w, NULL);
-                json_str(&w, "filename", name);
-                json_str(&w, "error", err);
-                json_end_object(&w);
-                sb_puts(out, "\n");
-            }
+            if (o->output == OUTPUT_JSON)
+                json_error_line(out, name, err);
             display_note(&b->display, &j->st, err, now_s());
             free(err);
             continue;
@@ -623,14 +634,17 @@ static void print_read(struct batch *b, struct job *j, struct strbuf *out, bool 
     }
 }
 
-static void print_run(struct batch *b, struct job *j, struct strbuf *out, bool *failed)
+static void print_run(struct batch *b, struct job *j, const struct session_result *r,
+                      struct strbuf *out, bool *failed)
 {
     const struct batch_opts *o = b->o;
-    struct session_result *r = &j->result;
     if (j->error || r->state != VM_EXITED || r->exit_status != 0) {
         *failed = true;
         display_note(&b->display, &j->st,
-                     j->error ? j->error : r->error[0] ? r->error : "guest failed", now_s());
+                     j->error      ? j->error
+                     : r->error[0] ? r->error
+                                   : "guest failed",
+                     now_s());
         if (o->op == BATCH_SELFTEST)
             return;
     }
@@ -649,15 +663,16 @@ static void print_run(struct batch *b, struct job *j, struct strbuf *out, bool *
         return;
     }
     if (!j->error && r->state == VM_EXITED)
-        sb_printf(out, "guest exited with status %d: %llu exits, %llu frames, %.2f ms (backend %s)\n",
+        sb_printf(out,
+                  "guest exited with status %d: %llu exits, %llu frames, %.2f ms (backend %s)\n",
                   r->exit_status, (unsigned long long)r->exits, (unsigned long long)r->frames,
                   r->run_s * 1e3, o->accel->name);
 }
 
 static void print_stats(struct batch *b, const struct job *j)
 {
-    const struct session_result *r = &j->result;
-    if (!j->have_result)
+    const struct session_result *r = j->result;
+    if (!r)
         return;
     display_clear(&b->display);
     fprintf(stderr,
@@ -669,28 +684,32 @@ static void print_stats(struct batch *b, const struct job *j)
             (unsigned long long)r->blk_notifies, (unsigned long long)r->peak_rss_kib);
 }
 
-static void job_print(struct batch *b, struct job *j)
+/* The job is over: render its result text and count it, then drop everything
+ * else it held. Called once, when the job finishes. */
+static void job_render(struct batch *b, struct job *j)
 {
     struct strbuf out;
     bool failed = false;
+    const struct session_result *res = j->result ? j->result : &no_result;
     sb_init(&out);
     if (b->o->stats)
         print_stats(b, j);
     switch (b->o->op) {
     case BATCH_INFO:
-        print_info(b, j, &out, &failed);
+        print_info(b, j, res, &out, &failed);
         break;
     case BATCH_READ:
-        print_read(b, j, &out, &failed);
+        print_read(b, j, res, &out, &failed);
         break;
     default:
-        print_run(b, j, &out, &failed);
+        print_run(b, j, res, &out, &failed);
         break;
     }
     if (failed)
         b->failed++;
     if (failed && b->exit_code == 0)
         b->exit_code = 1;
+    j->failed = failed;
     j->st.failed = failed;
     /* findings that arrived before an image failed (interrupt, timeout) are no verdict */
     j->st.unsafe = !failed && j->report.nfindings > 0;
@@ -699,16 +718,28 @@ static void job_print(struct batch *b, struct job *j)
         b->overall.failed++;
     if (j->st.unsafe)
         b->overall.unsafe++;
-    if (out.len && !b->out_errno) {
-        display_clear(&b->display);
-        errno = 0;
-        if (fwrite(out.s, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
-            b->out_errno = errno ? errno : EIO;
-    }
-    sb_free(&out);
+    j->out = out.s;
+    j->out_len = out.len;
     report_free(&j->report);
+    free(j->result);
+    j->result = NULL;
     free(j->error);
     j->error = NULL;
+}
+
+/* Write a rendered job to stdout (in its turn) and let it go. */
+static void job_print(struct batch *b, struct job *j)
+{
+    if (j->out_len && !b->out_errno) {
+        display_clear(&b->display);
+        errno = 0;
+        if (j->block && b->blocks++ > 0)
+            fputc('\n', stdout);
+        if (fwrite(j->out, 1, j->out_len, stdout) != j->out_len || fflush(stdout) != 0)
+            b->out_errno = errno ? errno : EIO;
+    }
+    free(j->out);
+    j->out = NULL;
     j->state = JOB_PRINTED;
     if (b->njobs > 1) { /* a single job's final bar is drawn at the end */
         b->jobs[j->idx] = NULL;
@@ -771,7 +802,7 @@ int batch_run(const struct batch_opts *o)
     b.done_list = xcalloc(b.njobs, sizeof(*b.done_list));
     display_init(&b.display, o->progress, stderr, b.t0);
     b.overall.total = o->nimages ? o->nimages : 1;
-    b.overall.show = o->nimages > 1;
+    b.overall.show = o->lines;
 
     if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         die("cannot create a pipe: %s", strerror(errno));

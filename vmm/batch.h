@@ -33,6 +33,7 @@ struct batch_opts {
     bool sha256;
     uint32_t sector_size;
     enum batch_output output;
+    bool lines; /* several images were asked for: JSON Lines, blocks, an overall line */
     bool summary;
     enum display_mode progress;
     FILE *guest_log;

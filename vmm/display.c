@@ -144,27 +144,31 @@ static int term_width(struct display *d)
     return 80;
 }
 
-/* Append at most `cols` display columns of s (UTF-8 aware, already sanitized). */
+/* Copy s into dst in at most `cols` display columns (s is sanitized UTF-8).
+ * A name that does not fit keeps its end, where the file name is: "...ge.img". */
 static size_t fit(char *dst, const char *s, int cols)
 {
-    size_t i = 0, o = 0;
-    int used = 0;
-    while (s[i] && used < cols) {
-        size_t n = 1;
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0xf0)
-            n = 4;
-        else if (c >= 0xe0)
-            n = 3;
-        else if (c >= 0xc0)
-            n = 2;
-        memcpy(dst + o, s + i, n);
-        o += n;
-        i += n;
-        used++;
+    size_t len = strlen(s), n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80; /* count code points */
+    if ((int)n <= cols) {
+        memcpy(dst, s, len + 1);
+        return n;
     }
-    dst[o] = '\0';
-    return (size_t)used;
+    if (cols < 4) {
+        memcpy(dst, "...", (size_t)(cols > 0 ? cols : 0));
+        dst[cols > 0 ? cols : 0] = '\0';
+        return (size_t)(cols > 0 ? cols : 0);
+    }
+    size_t keep = (size_t)cols - 3, start = len;
+    for (size_t got = 0; start > 0 && got < keep;) {
+        start--;
+        if (((unsigned char)s[start] & 0xc0) != 0x80)
+            got++;
+    }
+    memcpy(dst, "...", 3);
+    memcpy(dst + 3, s + start, len - start + 1);
+    return (size_t)cols;
 }
 
 static void bar(struct strbuf *sb, bool color, double frac, int width)

@@ -350,6 +350,11 @@ static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
         return usage_error("%s", "run needs --guest FILE.elf");
     if (b->format && op != BATCH_INFO)
         return usage_error("%s", "--format applies to info");
+    if (c->null_sep && !c->files_from)
+        return usage_error("%s", "-0 applies to --files-from");
+    /* a list (several names, or a list file) gets list output even when a shard of it
+     * holds one image, so that shards merge */
+    b->lines = c->nnames > 1 || c->files_from != NULL;
 
     if (c->shard) {
         uint64_t k, n;
@@ -382,7 +387,7 @@ static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
         (op == BATCH_INFO || op == BATCH_SELFTEST))
         b->progress = DISPLAY_NONE;
     b->summary =
-        c->summary_set ? c->summary : isatty(STDERR_FILENO) && b->nimages > 1 && op == BATCH_INFO;
+        c->summary_set ? c->summary : isatty(STDERR_FILENO) && b->lines && op == BATCH_INFO;
 
     char err[256];
     b->accel = session_pick_accel(c->accel_name, err, sizeof(err));
