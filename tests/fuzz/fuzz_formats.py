@@ -340,8 +340,13 @@ def replay(runner, seed_dir, crash_dirs, libfuzzer):
     if not os.path.isdir(seed_dir) or not os.listdir(seed_dir):
         print(f"fuzz_formats.py: no seeds in {seed_dir}", file=sys.stderr)
         return 1
-    args = ["-runs=0"] if libfuzzer else []
-    return subprocess.run([runner] + args + inputs).returncode
+    if not libfuzzer:
+        return subprocess.run([runner] + inputs).returncode
+    # libFuzzer takes either corpus directories or files, not both at once
+    rc = subprocess.run([runner, "-runs=0", seed_dir]).returncode
+    if rc == 0 and inputs[1:]:
+        rc = subprocess.run([runner, "-runs=0"] + inputs[1:]).returncode
+    return rc
 
 
 def main():
