@@ -207,9 +207,9 @@ static void job_line(struct display *d, struct strbuf *sb, const struct status_j
     status_fmt_bytes(rate, sizeof(rate), rate_sum);
     status_fmt_eta(eta, sizeof(eta), eta_max);
     if (rate_sum > 0 && !j->finished)
-        snprintf(tail, sizeof(tail), " %3.0f%% %s/s ETA %s", frac * 100, rate, eta);
+        snprintf(tail, sizeof(tail), " %3.0f%% %11s/s ETA %-6s", frac * 100, rate, eta);
     else
-        snprintf(tail, sizeof(tail), " %3.0f%% %s %.1fs", frac * 100, state,
+        snprintf(tail, sizeof(tail), " %3.0f%% %-13s %6.1fs   ", frac * 100, state,
                  (j->finished ? j->t_end : now) - j->t_start);
     char fmt[40] = "";
     if (j->format[0])
