@@ -585,6 +585,81 @@ def case_spoof():
     expect(rc == 3, f"--require-safe: exit {rc}")
 
 
+# byte sequences in names (backing file, image file name) whose JSON escaping must be
+# qemu's: its mod_utf8_codepoint() decides what one U+FFFD replaces
+UTF8_CASES = {
+    "ascii": b"plain",
+    "valid-2-3-4": b"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+    "lone-continuation": b"\x80\xbf",
+    "fe-ff": b"\xfe\xff",
+    "truncated": b"a\xe2\x82",
+    "missing-continuation": b"\xe2(\xa1",
+    "overlong-2": b"\xc1\xbf",
+    "overlong-3": b"\xe0\x80\xaf",
+    "modified-utf8-nul": b"x\xc0\x80y",
+    "surrogate": b"\xed\xa0\x80",
+    "noncharacter-fffe": b"\xef\xbf\xbe",
+    "noncharacter-fdd0": b"\xef\xb7\x90",
+    "beyond-10ffff": b"\xf4\x90\x80\x80",
+    "five-byte-partial": b"\xf9\xae\x9fA",
+    "five-byte": b"\xf8\x88\x80\x80\x80",
+    "six-byte": b"\xfc\x80\x80\x80\x80\x80",
+    "controls": b"\x01\x1f\x7f",
+}
+
+
+def case_utf8():
+    """Names that are not (or not plain) UTF-8, in a qcow2 backing file and in the
+    image's own file name: the JSON is exactly qemu-img's (qemu's decoder picks how
+    many bytes one U+FFFD replaces; noncharacters, surrogates, 5- and 6-byte forms and
+    \\xC0\\x80 have their own rules), the human output too. Every sequence is tried
+    and all differences are listed."""
+    bad = []
+    for tag, seq in UTF8_CASES.items():
+        place = "/tmp/" + "P" * 24
+        img = f"utf8-{tag}.qcow2"
+        qemu_img("create", "-q", "-f", "qcow2", "-u", "-b", place, "-F", "raw", img, "1G")
+        raw = read_at(img, 0, 65536)
+        i = raw.find(place.encode())
+        name = (b"/tmp/" + seq).ljust(len(place), b"_")
+        write_at(img, i, name)
+        fname = f"utf8-file-{tag}-".encode() + seq + b".qcow2"
+        fpath = os.path.join(WORK.encode(), fname)
+        shutil.copy(os.path.join(WORK, img), fpath)
+        for target in (img.encode(), fname):
+            settle(os.fsencode(target).decode("utf-8", "surrogateescape"))
+            q = subprocess.run([b"qemu-img", b"info", b"--output=json", target], cwd=WORK,
+                               capture_output=True)
+            qh = subprocess.run([b"qemu-img", b"info", target], cwd=WORK, capture_output=True)
+            p = subprocess.run([PUPA.encode(), b"info", f"--accel={ACCEL}".encode(),
+                                b"--output=json", target], cwd=WORK, capture_output=True)
+            ph = subprocess.run([PUPA.encode(), b"info", f"--accel={ACCEL}".encode(), target],
+                                cwd=WORK, capture_output=True)
+            what = f"{tag} ({'backing file' if target == img.encode() else 'file name'})"
+            if q.returncode or p.returncode or qh.returncode or ph.returncode:
+                bad.append(f"{what}: exit qemu-img {q.returncode}, pupa {p.returncode}: "
+                           f"{p.stderr!r}")
+                continue
+            pobj = json.loads(p.stdout)
+            checks = sorted(f["check"] for f in pobj.pop("safety")["findings"])
+            want = ["backing-file"] + (["control-characters"] if any(
+                b < 0x20 or b == 0x7f for b in seq) else [])
+            if checks != want:
+                bad.append(f"{what}: findings {checks}, want {want}")
+            if pobj != json.loads(q.stdout):
+                qn = json.loads(q.stdout)
+                diff = {k: (qn.get(k), pobj.get(k)) for k in set(qn) | set(pobj)
+                        if qn.get(k) != pobj.get(k)}
+                bad.append(f"{what}: JSON differs (qemu-img, pupa): {diff}")
+            head = ph.stdout[:ph.stdout.rfind(b"\nsafety: ") + 1] if b"\nsafety: " in \
+                ph.stdout else ph.stdout
+            if head != qh.stdout:
+                bad.append(f"{what}: human output differs:\n{qh.stdout!r}\n{head!r}")
+    for b in bad:
+        print("MISMATCH " + b)
+    expect(not bad, f"{len(bad)} of {2 * len(UTF8_CASES)} names differ from qemu-img")
+
+
 FORMATS = ("qcow2", "qcow", "qed", "vmdk", "vpc", "vhdx", "vdi", "parallels", "bochs", "cloop",
            "dmg", "luks", "raw")
 
@@ -699,6 +774,7 @@ CASES = {
     "encrypted": case_encrypted,
     "out-of-range": case_out_of_range,
     "spoof": case_spoof,
+    "utf8": case_utf8,
     "format": case_format,
     "format-unknown": case_format_unknown,
     "usage": case_usage,
