@@ -1,8 +1,10 @@
 #!/bin/sh
-# test_install.sh BUILD_DIR: install libpupa-protocol into a scratch prefix and
-# build tests/install/example.c against it with pkg-config only.
+# test_install.sh BUILD_DIR [CFLAGS]: install libpupa-protocol into a scratch
+# prefix and build tests/install/example.c against it with pkg-config only
+# (CFLAGS: the sanitizer flags of a sanitized build, whose library needs them).
 set -eu
 build=$1
+extra=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 command -v pkg-config >/dev/null || { echo "SKIP: pkg-config missing"; exit 77; }
 prefix=$(mktemp -d)
@@ -11,8 +13,8 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(ls -d "$prefix"/lib*/ | head -n 1)
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 pkg-config --exists pupa-protocol
-# shellcheck disable=SC2046
-cc -std=c11 -Wall -Wextra -Werror -o "$prefix/example" "$here/example.c" \
+# shellcheck disable=SC2046,SC2086
+cc -std=c11 -Wall -Wextra -Werror $extra -o "$prefix/example" "$here/example.c" \
     $(pkg-config --cflags --libs pupa-protocol)
 out=$("$prefix/example")
 [ "$out" = "1 frame(s), 24 bytes" ] || { echo "unexpected output: $out"; exit 1; }
