@@ -405,6 +405,7 @@ static void job_start(struct batch *b, struct job *j)
     j->rec = xmalloc(REC_MAX);
     j->state = JOB_RUNNING;
     b->run_list[b->running++] = j;
+    display_job_start(&b->display, &j->st, o->accel->name, now);
 }
 
 static void job_message(struct batch *b, struct job *j, const pupa_GuestMessage *m)

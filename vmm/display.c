@@ -285,6 +285,17 @@ static void tty_draw(struct display *d, struct status_job *const *jobs, size_t n
 
 /* ---------------------------------------------------------------- API */
 
+void display_job_start(struct display *d, const struct status_job *j, const char *backend,
+                       double now)
+{
+    if (d->mode != DISPLAY_PLAIN)
+        return;
+    char label[256];
+    sanitize_for_tty(label, sizeof(label), j->label);
+    fprintf(d->out, "[%7.3f] %s: guest starting on %s\n", now - d->t0, label, backend);
+    fflush(d->out);
+}
+
 void display_frame(struct display *d, const struct status_job *j, const pupa_GuestMessage *m,
                    double now)
 {

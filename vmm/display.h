@@ -36,6 +36,9 @@ struct display {
 bool display_parse_mode(const char *name, FILE *out, enum display_mode *mode);
 
 void display_init(struct display *d, enum display_mode mode, FILE *out, double now);
+/* Job j booted its guest on `backend` (plain mode says so: which backend ran). */
+void display_job_start(struct display *d, const struct status_job *j, const char *backend,
+                       double now);
 /* One guest frame of job j arrived (after status_job_frame). */
 void display_frame(struct display *d, const struct status_job *j, const pupa_GuestMessage *m,
                    double now);

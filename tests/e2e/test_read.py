@@ -149,6 +149,24 @@ def main():
                                 own, "read", "--accel=emu", "--progress=none", p])
             expect(rc == 1, f"exit {rc}: {err}")
             expect(f"pupa: Could not open '{p}': Permission denied" in err, err)
+        elif case == "bad-sector-size":
+            # pupa read refuses it on the command line; run hands it to the guest, which
+            # must refuse it with an Error frame
+            p = make(d, "disk", os.urandom(4096))
+            rc, out, err = run([pupa, "read", "--sector-size", "1000", p])
+            expect(rc == 2 and "--sector-size must be 512, 1024, 2048 or 4096" in err, err)
+            rc, out, err = run([pupa, "run", f"--accel={accel}", "--guest",
+                                os.path.join(os.path.dirname(guests.rstrip("/")), "..", "guest",
+                                             "pupa-guest.elf"),
+                                "--operation", "read", "--disk", f"{p},sector=1000",
+                                "--progress=json"])
+            expect(rc == 1, f"exit {rc}: {err}")
+            frames = json_lines("\n".join(l for l in err.splitlines() if l.startswith("{")))
+            errors = [f["error"] for f in frames if "error" in f]
+            expect(errors and errors[0]["message"] ==
+                   "sector size 1000 is not supported (512, 1024, 2048 or 4096)", errors)
+            done = [f["complete"] for f in frames if "complete" in f]
+            expect(done and done[-1]["success"] is False, done)
         elif case == "hostile":
             p = make(d, "disk", os.urandom(64 << 10))
             rc, out, err = run([pupa, "run", f"--accel={accel}", "--guest",
