@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pupatest import expect, fail, need_accel, need_tool, run, skip  # noqa: E402
+from pupatest import expect, fail, need_accel, need_tool, skip  # noqa: E402
 
 PUPA = ACCEL = WORK = None
 # failure markers of the machine itself: none may ever appear
