@@ -59,43 +59,43 @@ void sb_printf(struct strbuf *b, const char *fmt, ...)
     free(big);
 }
 
-/* Decode one UTF-8 code point like qemu's mod_utf8_codepoint(); returns the
- * bytes used and sets *cp, or *cp = -1 for an invalid sequence. */
+/* Decode one code point exactly like qemu's mod_utf8_codepoint() (modified
+ * UTF-8: "\xC0\x80" is U+0000), so that strings qemu-img would escape one way
+ * are escaped the same way here: *cp = -1 for an invalid sequence (impossible
+ * or stray continuation bytes, missing continuations, beyond U+10FFFF,
+ * noncharacters, surrogates, overlong forms). Returns the bytes consumed. */
 static size_t utf8_decode(const unsigned char *s, size_t n, long *cp)
 {
-    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-    size_t len;
-    uint32_t c;
+    static const long min_cp[5] = {0x80, 0x800, 0x10000, 0x200000, 0x4000000};
+    unsigned byte = s[0];
+    size_t used = 1;
 
-    if (s[0] < 0x80) {
-        *cp = s[0];
+    if (byte < 0x80) {
+        *cp = byte;
         return 1;
     }
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2;
-        c = s[0] & 0x1f;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3;
-        c = s[0] & 0x0f;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4;
-        c = s[0] & 0x07;
-    } else {
+    if (byte >= 0xfe || (byte & 0x40) == 0) { /* 0xFE, 0xFF, or a continuation byte */
         *cp = -1;
         return 1;
     }
-    for (size_t i = 1; i < len; i++) {
-        if (i >= n || (s[i] & 0xc0) != 0x80) {
-            *cp = -1;
-            return i;
+    unsigned len = 0, mask;
+    for (mask = 0x80; byte & mask; mask >>= 1)
+        len++; /* 2..6 */
+    long c = byte & (mask - 1);
+    for (unsigned i = 1; i < len; i++) {
+        unsigned next = i < n ? s[i] : 0;
+        if ((next & 0xc0) != 0x80) {
+            *cp = -1; /* continuation missing: the byte is not consumed */
+            return used;
         }
-        c = (c << 6) | (s[i] & 0x3f);
+        used++;
+        c = (c << 6) | (next & 0x3f);
     }
-    if (c < min_cp[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        *cp = -1;
-    else
-        *cp = (long)c;
-    return len;
+    if (c > 0x10ffff || (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe ||
+        (c >= 0xd800 && c <= 0xdfff) || (c < min_cp[len - 2] && !(len == 2 && c == 0)))
+        c = -1;
+    *cp = c;
+    return used;
 }
 
 void json_quote(struct strbuf *b, const char *str, size_t len)
