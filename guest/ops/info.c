@@ -17,7 +17,6 @@ static void sink_node(void *c, enum fmt_node_kind kind, const char *key, const c
 {
     struct info_ctx *ctx = c;
     pupa_GuestMessage *m = &ctx->msg;
-    memset(m, 0, sizeof(*m));
     m->level = pupa_Level_INFO;
     m->which_payload = pupa_GuestMessage_info_node_tag;
     pupa_InfoNodeMessage *n = &m->payload.info_node;
@@ -36,7 +35,6 @@ static void sink_snapshot(void *c, const struct fmt_snapshot *sn)
 {
     struct info_ctx *ctx = c;
     pupa_GuestMessage *m = &ctx->msg;
-    memset(m, 0, sizeof(*m));
     m->level = pupa_Level_INFO;
     m->which_payload = pupa_GuestMessage_snapshot_tag;
     pupa_SnapshotMessage *s = &m->payload.snapshot;

@@ -31,18 +31,22 @@ const char *pupa_frame_status_str(pupa_frame_status st)
 pupa_frame_status pupa_frame_encode(const pb_msgdesc_t *fields, const void *msg, uint8_t *buf,
                                     size_t cap, size_t *out_len)
 {
-    size_t payload = 0;
-
-    if (!pb_get_encoded_size(&payload, fields, msg))
-        return PUPA_FRAME_ENCODE_FAILED;
-    if (payload > PUPA_FRAME_MAX_PAYLOAD)
+    if (cap < PUPA_FRAME_HEADER)
         return PUPA_FRAME_NO_SPACE;
-    if (cap < PUPA_FRAME_HEADER || cap - PUPA_FRAME_HEADER < payload)
-        return PUPA_FRAME_NO_SPACE;
+    size_t room = cap - PUPA_FRAME_HEADER;
+    if (room > PUPA_FRAME_MAX_PAYLOAD)
+        room = PUPA_FRAME_MAX_PAYLOAD;
 
-    pb_ostream_t os = pb_ostream_from_buffer(buf + PUPA_FRAME_HEADER, payload);
-    if (!pb_encode(&os, fields, msg) || os.bytes_written != payload)
-        return PUPA_FRAME_ENCODE_FAILED;
+    /* one pass straight into the buffer; only a failure pays for a sizing pass,
+     * to tell "does not fit" from "does not encode" */
+    pb_ostream_t os = pb_ostream_from_buffer(buf + PUPA_FRAME_HEADER, room);
+    if (!pb_encode(&os, fields, msg)) {
+        size_t payload = 0;
+        if (!pb_get_encoded_size(&payload, fields, msg))
+            return PUPA_FRAME_ENCODE_FAILED;
+        return payload > room ? PUPA_FRAME_NO_SPACE : PUPA_FRAME_ENCODE_FAILED;
+    }
+    size_t payload = os.bytes_written;
     buf[0] = (uint8_t)(payload & 0xff);
     buf[1] = (uint8_t)(payload >> 8);
     *out_len = PUPA_FRAME_HEADER + payload;

@@ -25,16 +25,18 @@ uint32_t pupa_percent(uint64_t current, uint64_t total)
     return (uint32_t)((unsigned __int128)current * 100 / total);
 }
 
-static void msg_reset(pupa_GuestMessage *m, pupa_Level level, pb_size_t which)
+/* Only the member being set is cleared: a GuestMessage is 12 KiB (its largest
+ * member), most members are tiny, and only the active one is encoded. */
+static void msg_reset(pupa_GuestMessage *m, pupa_Level level, pb_size_t which, size_t member)
 {
-    memset(m, 0, sizeof(*m));
     m->level = level;
     m->which_payload = which;
+    memset(&m->payload, 0, member);
 }
 
 bool pupa_msg_init(pupa_GuestMessage *m, const char *stage, const char *device, uint64_t address)
 {
-    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_init_tag);
+    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_init_tag, sizeof(m->payload.init));
     m->payload.init.address = address;
     bool ok = PUPA_STRLCPY(m->payload.init.stage, stage);
     return PUPA_STRLCPY(m->payload.init.device, device) && ok;
@@ -42,7 +44,7 @@ bool pupa_msg_init(pupa_GuestMessage *m, const char *stage, const char *device, 
 
 bool pupa_msg_capacity(pupa_GuestMessage *m, const char *device, uint64_t sectors, uint64_t bytes)
 {
-    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_capacity_tag);
+    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_capacity_tag, sizeof(m->payload.capacity));
     m->payload.capacity.sectors = sectors;
     m->payload.capacity.bytes = bytes;
     return PUPA_STRLCPY(m->payload.capacity.device, device);
@@ -51,7 +53,8 @@ bool pupa_msg_capacity(pupa_GuestMessage *m, const char *device, uint64_t sector
 bool pupa_msg_progress(pupa_GuestMessage *m, const char *operation, const char *device,
                        uint64_t current, uint64_t total)
 {
-    msg_reset(m, pupa_Level_PROGRESS, pupa_GuestMessage_progress_tag);
+    msg_reset(m, pupa_Level_PROGRESS, pupa_GuestMessage_progress_tag,
+              sizeof(m->payload.progress));
     pupa_ProgressMessage *p = &m->payload.progress;
     p->current = current;
     p->total = total;
@@ -63,7 +66,7 @@ bool pupa_msg_progress(pupa_GuestMessage *m, const char *operation, const char *
 bool pupa_msg_error(pupa_GuestMessage *m, const char *operation, const char *device,
                     uint64_t sector, uint32_t status, const char *message)
 {
-    msg_reset(m, pupa_Level_ERROR, pupa_GuestMessage_error_tag);
+    msg_reset(m, pupa_Level_ERROR, pupa_GuestMessage_error_tag, sizeof(m->payload.error));
     pupa_ErrorMessage *e = &m->payload.error;
     e->sector = sector;
     e->status = status;
@@ -74,7 +77,8 @@ bool pupa_msg_error(pupa_GuestMessage *m, const char *operation, const char *dev
 
 bool pupa_msg_complete(pupa_GuestMessage *m, const char *operation, uint64_t count, bool success)
 {
-    msg_reset(m, pupa_Level_COMPLETE, pupa_GuestMessage_complete_tag);
+    msg_reset(m, pupa_Level_COMPLETE, pupa_GuestMessage_complete_tag,
+              sizeof(m->payload.complete));
     m->payload.complete.count = count;
     m->payload.complete.success = success;
     return PUPA_STRLCPY(m->payload.complete.operation, operation);
@@ -83,7 +87,8 @@ bool pupa_msg_complete(pupa_GuestMessage *m, const char *operation, uint64_t cou
 bool pupa_msg_info_result(pupa_GuestMessage *m, const char *format, uint64_t virtual_size,
                           uint32_t cluster_size, uint32_t flags)
 {
-    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_info_result_tag);
+    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_info_result_tag,
+              sizeof(m->payload.info_result));
     pupa_InfoResultMessage *i = &m->payload.info_result;
     i->virtual_size = virtual_size;
     i->cluster_size = cluster_size;
@@ -94,7 +99,7 @@ bool pupa_msg_info_result(pupa_GuestMessage *m, const char *format, uint64_t vir
 bool pupa_msg_digest(pupa_GuestMessage *m, const char *device, const uint8_t sha256[32],
                      uint64_t bytes)
 {
-    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_digest_tag);
+    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_digest_tag, sizeof(m->payload.digest));
     pupa_DigestMessage *d = &m->payload.digest;
     if (sha256) {
         memcpy(d->sha256.bytes, sha256, 32);
@@ -106,7 +111,7 @@ bool pupa_msg_digest(pupa_GuestMessage *m, const char *device, const uint8_t sha
 
 bool pupa_msg_finding(pupa_GuestMessage *m, const char *check, const char *detail)
 {
-    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_finding_tag);
+    msg_reset(m, pupa_Level_INFO, pupa_GuestMessage_finding_tag, sizeof(m->payload.finding));
     bool ok = PUPA_STRLCPY(m->payload.finding.check, check);
     return PUPA_STRLCPY(m->payload.finding.detail, detail) && ok;
 }
