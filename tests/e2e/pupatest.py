@@ -1,10 +1,19 @@
 """pupatest.py: helpers shared by pupa's end-to-end tests (run with /usr/bin/python3)."""
+import fcntl
 import json
 import os
+import pty
+import select
+import signal
+import struct
 import subprocess
 import sys
+import termios
+import time
 
 SKIP = 77
+
+HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"  # the cursor, hidden while bars are drawn
 
 
 def skip(why):
@@ -61,3 +70,46 @@ def no_escapes(text, what):
 def expect(cond, why):
     if not cond:
         fail(why)
+
+
+def run_pty(cmd, env=None, size=(24, 72), interrupt_when=None, timeout=120):
+    """cmd with stdin and stderr on a pseudo-terminal of size (rows, columns), stdout on a
+    pipe; SIGINT to its process group (like Ctrl-C) once interrupt_when(stdout so far,
+    seconds) is true. Returns rc, stdout, what the terminal received, the seconds at which
+    SIGINT was sent (None: never), elapsed seconds."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env,
+                         start_new_session=True)
+    os.close(slave)
+    term, out, sent = b"", b"", None
+    fds = [master, p.stdout]
+    while fds:
+        now = time.monotonic() - t0
+        if sent is None and interrupt_when is not None and interrupt_when(out, now):
+            os.killpg(p.pid, signal.SIGINT)
+            sent = now
+        r, _, _ = select.select(fds, [], [], 0.02)
+        if master in r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                chunk = b""
+            if chunk:
+                term += chunk
+            else:
+                fds.remove(master)
+        if p.stdout in r:
+            chunk = p.stdout.read1(65536)
+            if chunk:
+                out += chunk
+            else:
+                fds.remove(p.stdout)
+        if now > timeout:
+            os.killpg(p.pid, signal.SIGKILL)
+            fail("timed out")
+    p.wait()
+    os.close(master)
+    return p.returncode, out.decode(), term.decode("utf-8", "replace"), sent, \
+        time.monotonic() - t0

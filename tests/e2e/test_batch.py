@@ -4,27 +4,20 @@ and awkward entries against single-image runs and qemu-img, order, human blocks,
 -j, --summary, exit statuses, --files-from/-0, Ctrl-C under a pseudo-terminal, and the
 GNU parallel example of docs/scaling.md."""
 import concurrent.futures
-import fcntl
 import json
 import os
-import pty
 import random
 import re
-import select
 import shutil
-import signal
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pupatest import (expect, fail, json_lines, need_accel, need_tool,  # noqa: E402
-                      no_escapes, run, skip)
+from pupatest import (HIDE, SHOW, expect, fail, json_lines, need_accel,  # noqa: E402
+                      need_tool, no_escapes, run, run_pty, skip)
 
-HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"
 SUMMARY_RE = re.compile(r"pupa: (\d+) inspected, (\d+) failed, (\d+) unsafe, ([0-9.]+) s elapsed, "
                         r"([0-9.]+) images/s( \(interrupted\))?")
 
@@ -598,47 +591,6 @@ def case_many(pupa, accel, d):
                                        f"{len(entries)} entries")
 
 
-def run_pty(cmd, env, interrupt_when, timeout=180):
-    """cmd with stdin and stderr on a pseudo-terminal, stdout on a pipe; SIGINT to its
-    process group once interrupt_when(stdout so far, seconds) is true."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env,
-                         start_new_session=True)
-    os.close(slave)
-    term, out, sent = b"", b"", None
-    fds = [master, p.stdout]
-    while fds:
-        now = time.monotonic() - t0
-        if sent is None and interrupt_when(out, now):
-            os.killpg(p.pid, signal.SIGINT)
-            sent = now
-        r, _, _ = select.select(fds, [], [], 0.02)
-        if master in r:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                chunk = b""
-            if chunk:
-                term += chunk
-            else:
-                fds.remove(master)
-        if p.stdout in r:
-            chunk = p.stdout.read1(65536)
-            if chunk:
-                out += chunk
-            else:
-                fds.remove(p.stdout)
-        if now > timeout:
-            os.killpg(p.pid, signal.SIGKILL)
-            fail("timed out")
-    p.wait()
-    os.close(master)
-    return p.returncode, out.decode(), term.decode("utf-8", "replace"), sent, \
-        time.monotonic() - t0
-
-
 def case_sigint(pupa, accel, d):
     imgs = make_images(d, 12)
     # mostly VMDK descriptors naming extent files: their guests send the finding early, so
@@ -658,7 +610,8 @@ def case_sigint(pupa, accel, d):
         rc, out, term, sent, secs = run_pty(
             pupa_cmd(pupa, accel, "--output=json", "-j2", "--timeout=0", f"--progress={progress}",
                      f"--files-from={lst}"),
-            env, lambda o, t, s=delay: (t >= s and o.count(b"\n") >= 5) or t > 30)
+            env=env, size=(30, 100), timeout=180,
+            interrupt_when=lambda o, t, s=delay: (t >= s and o.count(b"\n") >= 5) or t > 30)
         print(f"SIGINT after {sent:.2f} s; exited after {secs:.2f} s")
         # no worker left: nothing whose command line names the list in d
         ps = subprocess.run(["ps", "-eo", "pid,ppid,stat,args"], capture_output=True,

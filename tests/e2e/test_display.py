@@ -2,64 +2,16 @@
 """test_display.py PUPA CASE: what reaches a terminal (a pseudo-terminal here):
 live bars, bounded redraw rate, cursor restored after SIGINT; plain and json
 modes free of escape codes."""
-import fcntl
 import os
-import pty
 import re
-import select
-import signal
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pupatest import expect, fail, json_lines, no_escapes, run  # noqa: E402
-
-HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"
-
-
-def run_pty(cmd, cols=72, env=None, interrupt_after=None, timeout=120):
-    """Run cmd with stderr (and stdin) on a pty; returns rc, stdout, what the
-    terminal received, elapsed seconds."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=slave, stdout=subprocess.PIPE, stderr=slave,
-                         env=env, start_new_session=True)
-    os.close(slave)
-    got = b""
-    sent = False
-    out = b""
-    fds = [master, p.stdout]
-    while fds:
-        if interrupt_after is not None and not sent and time.monotonic() - t0 > interrupt_after:
-            os.killpg(p.pid, signal.SIGINT)  # like Ctrl-C: the whole process group
-            sent = True
-        r, _, _ = select.select(fds, [], [], 0.05)
-        if master in r:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the last writer closed the terminal
-                chunk = b""
-            if chunk:
-                got += chunk
-            else:
-                fds.remove(master)
-        if p.stdout in r:
-            chunk = p.stdout.read1(65536)
-            if chunk:
-                out += chunk
-            else:
-                fds.remove(p.stdout)
-        if time.monotonic() - t0 > timeout:
-            p.kill()
-            fail("timed out")
-    p.wait()
-    os.close(master)
-    return p.returncode, out.decode(), got.decode("utf-8", "replace"), time.monotonic() - t0
+from pupatest import (HIDE, SHOW, expect, fail, json_lines, no_escapes, run,  # noqa: E402
+                      run_pty)
 
 
 def main():
@@ -72,7 +24,8 @@ def main():
             f.write(os.urandom(1 << 20))
             f.truncate(48 << 20)
         if case == "bars":
-            rc, out, term, secs = run_pty([pupa, "read", "--sha256", "--accel=emu", img], env=env)
+            rc, out, term, _, secs = run_pty([pupa, "read", "--sha256", "--accel=emu", img],
+                                             env=env)
             expect(rc == 0, f"exit {rc}: {term}")
             expect(re.fullmatch(r"[0-9a-f]{64}  " + re.escape(img) + "\n", out), out)
             expect(HIDE in term, "the cursor was not hidden while drawing")
@@ -88,13 +41,13 @@ def main():
                 expect(len(visible) <= 72, f"line wider than the terminal: {visible!r}")
         elif case == "no-color":
             env["NO_COLOR"] = "1"
-            rc, out, term, _ = run_pty([pupa, "read", "--accel=emu", img], env=env)
+            rc, out, term, _, _ = run_pty([pupa, "read", "--accel=emu", img], env=env)
             expect(rc == 0, term)
             expect("\x1b[32m" not in term, "colour despite NO_COLOR")
             expect(HIDE in term and SHOW in term, "bars were not drawn")
         elif case == "dumb":
             env["TERM"] = "dumb"
-            rc, out, term, _ = run_pty([pupa, "read", "--accel=emu", img], env=env)
+            rc, out, term, _, _ = run_pty([pupa, "read", "--accel=emu", img], env=env)
             expect(rc == 0, term)
             no_escapes(term, "output for TERM=dumb")
             expect("read 100%" in term, f"plain milestones missing: {term!r}")
@@ -102,9 +55,9 @@ def main():
             big = os.path.join(d, "interrupt-test.img")
             with open(big, "wb") as f:
                 f.truncate(8 << 30)
-            rc, out, term, secs = run_pty(
+            rc, out, term, _, secs = run_pty(
                 [pupa, "read", "--sha256", "--accel=emu", "--summary", "--timeout=0", img, big,
-                 "--per-guest=1", "-j1"], env=env, interrupt_after=1.5)
+                 "--per-guest=1", "-j1"], env=env, interrupt_when=lambda o, t: t > 1.5)
             expect(rc == 130, f"exit {rc}, want 130: {term[-300:]!r}")
             expect(term.rstrip("\r\n").endswith(SHOW) or term.rfind(SHOW) > term.rfind(HIDE),
                    "cursor not restored after SIGINT")

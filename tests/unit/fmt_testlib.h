@@ -33,6 +33,19 @@ void put64le(uint8_t *p, uint64_t v);
 void put32be(uint8_t *p, uint32_t v);
 void put64be(uint8_t *p, uint64_t v);
 
+/* A header field to overwrite (width 1, 2, 4 or 8 bytes at offset) and the reason the
+ * patched image is refused with; a "%s" in the reason stands for the image's path. */
+struct field_case {
+    size_t offset;
+    int width;
+    uint64_t value;
+    const char *reason;
+};
+enum byte_order { FIELD_LE, FIELD_BE };
+
+/* Writes c->value into image at c->offset, c->width bytes in this byte order. */
+void put_field(uint8_t *image, const struct field_case *c, enum byte_order order);
+
 /* ------------------------------------------------------------ running the parsers */
 
 /* Run the parsers the way pupa info does (forced format, or probing when format is NULL)
@@ -81,6 +94,11 @@ char *same_json_as_qemu(const char *path, const char *format, const char *drop_p
 /* qemu-img refuses the file with "Could not open '<path>': <reason>", and pupa refuses it
  * with the same reason. */
 void refused_like_qemu(const char *path, const char *format, const char *reason);
+
+/* For each case: a copy of the image with that field patched, written as r<i>.<ext> in the
+ * scratch directory, is refused by qemu-img and pupa alike (refused_like_qemu). */
+void refusals_like_qemu(const uint8_t *image, size_t len, const struct field_case *cases,
+                        size_t ncases, enum byte_order order, const char *ext, const char *format);
 
 /* Run the suite: 1 when a test failed, else 77 (skipped) when qemu-img is missing and only
  * the crafted-image tests ran, else 0. */

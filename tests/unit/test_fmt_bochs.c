@@ -168,32 +168,14 @@ START_TEST(qemu_refusals)
 {
     size_t len;
     uint8_t *b = bochs_image(0x20000, 1 << 20, 4096, 0, &len);
-    static const struct {
-        uint32_t off;
-        uint64_t val;
-        int width;
-        const char *reason;
-    } cases[] = {
-        {72, 0x100001, 4, "Catalog size is too large"},
-        {80, 100, 4, "Extent size must be at least 512"},
-        {80, 3000, 4, "Extent size 3000 is not a power of two"},
-        {80, 0x1000000, 4, "Extent size 16777216 is too large"},
-        {88, 1ull << 40, 8, "Catalog size is too small for this disk size"},
+    static const struct field_case cases[] = {
+        {72, 4, 0x100001, "Catalog size is too large"},
+        {80, 4, 100, "Extent size must be at least 512"},
+        {80, 4, 3000, "Extent size 3000 is not a power of two"},
+        {80, 4, 0x1000000, "Extent size 16777216 is too large"},
+        {88, 8, 1ull << 40, "Catalog size is too small for this disk size"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t *c = malloc(len);
-        memcpy(c, b, len);
-        if (cases[i].width == 8)
-            put64le(c + cases[i].off, cases[i].val);
-        else
-            put32le(c + cases[i].off, (uint32_t)cases[i].val);
-        char name[64];
-        snprintf(name, sizeof(name), "r%zu.bochs", i);
-        const char *p = tmp_path(name);
-        spit(p, c, len);
-        refused_like_qemu(p, NULL, cases[i].reason);
-        free(c);
-    }
+    refusals_like_qemu(b, len, cases, sizeof(cases) / sizeof(cases[0]), FIELD_LE, "bochs", NULL);
     put32le(b + 64, 0x30000);
     const char *p = tmp_path("ver.bochs");
     spit(p, b, len);

@@ -153,35 +153,17 @@ START_TEST(qemu_refusals)
 {
     size_t len;
     uint8_t *b = cloop_image(65536, 4, 100, &len);
-    static const struct {
-        uint32_t off;
-        uint64_t val;
-        int width;
-        const char *reason;
-    } cases[] = {
-        {128, 1000, 4, "block_size 1000 must be a multiple of 512"},
-        {128, 0, 4, "block_size cannot be zero"},
-        {128, 128u << 20, 4, "block_size 134217728 must be 64 MB or less"},
-        {132, 0x20000000, 4, "n_blocks 536870912 must be 536870911 or less"},
-        {132, 0x04000000, 4, "image requires too many offsets, try increasing block size"},
-        {136 + 16, 5, 8, "offsets not monotonically increasing at index 2, image file is corrupt"},
-        {136 + 24, 1ull << 40, 8,
+    static const struct field_case cases[] = {
+        {128, 4, 1000, "block_size 1000 must be a multiple of 512"},
+        {128, 4, 0, "block_size cannot be zero"},
+        {128, 4, 128u << 20, "block_size 134217728 must be 64 MB or less"},
+        {132, 4, 0x20000000, "n_blocks 536870912 must be 536870911 or less"},
+        {132, 4, 0x04000000, "image requires too many offsets, try increasing block size"},
+        {136 + 16, 8, 5, "offsets not monotonically increasing at index 2, image file is corrupt"},
+        {136 + 24, 8, 1ull << 40,
          "invalid compressed block size at index 3, image file is corrupt"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t *c = malloc(len);
-        memcpy(c, b, len);
-        if (cases[i].width == 8)
-            put64be(c + cases[i].off, cases[i].val);
-        else
-            put32be(c + cases[i].off, (uint32_t)cases[i].val);
-        char name[64];
-        snprintf(name, sizeof(name), "r%zu.cloop", i);
-        const char *p = tmp_path(name);
-        spit(p, c, len);
-        refused_like_qemu(p, NULL, cases[i].reason);
-        free(c);
-    }
+    refusals_like_qemu(b, len, cases, sizeof(cases) / sizeof(cases[0]), FIELD_BE, "cloop", NULL);
     free(b);
 }
 END_TEST

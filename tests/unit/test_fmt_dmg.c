@@ -316,28 +316,14 @@ START_TEST(qemu_refusals)
     size_t len;
     uint8_t *b = dmg_xml(basic, 4, PLIST, 2050, &len);
     size_t k = len - 512;
-    static const struct {
-        uint32_t off;
-        uint64_t val;
-        const char *reason; /* NULL: qemu's generic Invalid argument */
-    } cases[] = {
-        {0x18, 0, NULL}, /* replaced by k + 1 below */
-        {0xe0, 0, NULL},
-        {0x1ec, 1ull << 63, NULL},
-        {0x1ec, (1ull << 54) - 1, "Could not refresh total sector count: File too large"},
+    const char *einval = "Could not open '%s': Invalid argument"; /* %s: the file's path */
+    const struct field_case cases[] = {
+        {k + 0x18, 8, k + 1, einval},
+        {k + 0xe0, 8, 0, einval},
+        {k + 0x1ec, 8, 1ull << 63, einval},
+        {k + 0x1ec, 8, (1ull << 54) - 1, "Could not refresh total sector count: File too large"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t *c = malloc(len);
-        memcpy(c, b, len);
-        put64be(c + k + cases[i].off, i == 0 ? k + 1 : cases[i].val);
-        char name[64], reason[200];
-        snprintf(name, sizeof(name), "r%zu.dmg", i);
-        const char *p = tmp_path(name);
-        spit(p, c, len);
-        snprintf(reason, sizeof(reason), "Could not open '%s': Invalid argument", p);
-        refused_like_qemu(p, NULL, cases[i].reason ? cases[i].reason : reason);
-        free(c);
-    }
+    refusals_like_qemu(b, len, cases, sizeof(cases) / sizeof(cases[0]), FIELD_BE, "dmg", NULL);
     b[k] = 'X';
     const char *p = tmp_path("nokoly.dmg");
     spit(p, b, len);

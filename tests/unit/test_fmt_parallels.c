@@ -324,32 +324,14 @@ START_TEST(qemu_refusals)
                      0);
     size_t len;
     uint8_t *b = load(base, &len);
-    static const struct {
-        uint32_t off;
-        uint64_t val;
-        int width;
-        const char *reason;
-    } cases[] = {
-        {28, 0, 4, "Invalid image: Zero sectors per track"},
-        {28, 0x7fffffff / 513 + 1, 4, "Invalid image: Too big cluster"},
-        {32, 0x20000000, 4, "Catalog too large"},
-        {36, (1ull << 54) - 1, 8, "Could not refresh total sector count: File too large"},
-        {56, 1, 8, "Wrong parallels Format Extension magic: 0x0, expected: 0xab234cef23dcea87"},
+    static const struct field_case cases[] = {
+        {28, 4, 0, "Invalid image: Zero sectors per track"},
+        {28, 4, 0x7fffffff / 513 + 1, "Invalid image: Too big cluster"},
+        {32, 4, 0x20000000, "Catalog too large"},
+        {36, 8, (1ull << 54) - 1, "Could not refresh total sector count: File too large"},
+        {56, 8, 1, "Wrong parallels Format Extension magic: 0x0, expected: 0xab234cef23dcea87"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t *c = malloc(len);
-        memcpy(c, b, len);
-        if (cases[i].width == 8)
-            put64le(c + cases[i].off, cases[i].val);
-        else
-            put32le(c + cases[i].off, (uint32_t)cases[i].val);
-        char name[64];
-        snprintf(name, sizeof(name), "r%zu.hdd", i);
-        const char *p = tmp_path(name);
-        spit(p, c, len);
-        refused_like_qemu(p, NULL, cases[i].reason);
-        free(c);
-    }
+    refusals_like_qemu(b, len, cases, sizeof(cases) / sizeof(cases[0]), FIELD_LE, "hdd", NULL);
     /* the old magic, the in-use flag and a valid format extension all open like qemu-img */
     memcpy(b, "WithoutFreeSpace", 16);
     put32le(b + 44, 0x746F6E59);

@@ -6,91 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "fmt_testlib.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static char *slurp_cmd(const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *s = malloc(cap);
-    size_t n;
-    while ((n = fread(s + len, 1, cap - len - 1, p)) > 0) {
-        len += n;
-        if (cap - len < 2) {
-            cap *= 2;
-            s = realloc(s, cap);
-        }
-    }
-    s[len] = '\0';
-    if (pclose(p) != 0) {
-        free(s);
-        return NULL;
-    }
-    return s;
-}
-
-/* Replace the value of "disk size:" (measured by the host, not the parser). */
-static void blank_disk_size(char *s)
-{
-    char *p = strstr(s, "disk size: ");
-    if (!p)
-        return;
-    p += strlen("disk size: ");
-    char *end = strchr(p, '\n');
-    if (end)
-        memmove(p, end, strlen(end) + 1);
-}
-
-/* Human output without pupa's safety block. */
-static char *strip_safety(char *s)
-{
-    char *p = strstr(s, "safety: ");
-    if (p)
-        *p = '\0';
-    return s;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(d, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return d;
-}
-
-/* Compare pupa's human output for path with qemu-img's; returns pupa's full
- * output (with the safety block) for further checks. */
-static char *compare_with_qemu(const char *path)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof(cmd), "qemu-img info '%s' 2>/dev/null", path);
-    char *want = slurp_cmd(cmd);
-    ck_assert_msg(want != NULL, "qemu-img info %s failed", path);
-    struct fmt_io io = file_io_open(path);
-    ck_assert_ptr_nonnull(io.read);
-    char *human, *json, *err;
-    int rc = test_info(&io, NULL, &human, &json, &err);
-    file_io_close(&io);
-    ck_assert_msg(rc == 0, "%s: %s", path, rc ? err : "");
-    char *full = strdup(human);
-    blank_disk_size(want);
-    blank_disk_size(human);
-    ck_assert_str_eq(strip_safety(human), want);
-    free(want);
-    free(human);
-    free(json);
-    return full;
-}
 
 /* qemu-img create, retried: LUKS creation measures CPU time and fails now and then. */
 static int make(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -105,15 +23,6 @@ static int make(const char *fmt, ...)
         if (test_sh("cd '%s' && %s >/dev/null 2>&1", test_tmpdir(), cmd) == 0)
             return 0;
     return -1;
-}
-
-static const char *tmp(const char *name)
-{
-    static char buf[8][4200];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, sizeof(buf[0]), "%s/%s", test_tmpdir(), name);
-    return b;
 }
 
 /* ------------------------------------------------------------ qemu-img made images */
@@ -168,7 +77,7 @@ START_TEST(made_by_qemu_img)
     if (!test_have_qemu_img())
         return;
     ck_assert_msg(make("%s", made[_i].create) == 0, "%s", made[_i].create);
-    char *out = compare_with_qemu(tmp(made[_i].name));
+    char *out = same_as_qemu(tmp_path(made[_i].name), NULL);
     if (made[_i].safe)
         ck_assert_msg(strstr(out, "safety: safe\n") != NULL, "%s: %s", made[_i].name, out);
     else
@@ -192,19 +101,8 @@ START_TEST(truncation_never_crashes)
                      0);
     for (int f = 0; f < 2; f++) {
         size_t len;
-        uint8_t *data = read_file(tmp(f ? "t2.qcow2" : name), &len);
-        for (size_t cut = 0; cut <= 65536 && cut <= len; cut += 512) {
-            struct mem_image m = {data, cut};
-            struct fmt_io io = mem_image_io(&m, "cut.qcow2");
-            char *human, *json, *err;
-            if (test_info(&io, "qcow2", &human, &json, &err) == 0) {
-                free(human);
-                free(json);
-            } else {
-                ck_assert_msg(err && err[0], "cut at %zu: empty error", cut);
-                free(err);
-            }
-        }
+        uint8_t *data = load(tmp_path(f ? "t2.qcow2" : name), &len);
+        truncation_loop(data, len, "cut.qcow2", "qcow2", 65536, 512);
         free(data);
     }
 }
@@ -219,77 +117,63 @@ struct img {
     size_t len;
 };
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
-}
-
 /* A valid v3 image with 512-byte clusters: header, refcount table at 512,
  * L1 table at 1024 (32 entries for 1 MiB), extensions from offset 112. */
 static void base_image(struct img *m)
 {
     memset(m, 0, sizeof(*m));
     uint8_t *h = m->d;
-    put32(h, 0x514649fb);
-    put32(h + 4, 3);
-    put32(h + 20, 9);       /* cluster bits */
-    put64(h + 24, 1 << 20); /* size */
-    put32(h + 36, 32);      /* l1 size */
-    put64(h + 40, 1024);    /* l1 offset */
-    put64(h + 48, 512);     /* refcount table */
-    put32(h + 56, 1);       /* refcount table clusters */
-    put32(h + 96, 4);       /* refcount order */
-    put32(h + 100, 112);    /* header length */
+    put32be(h, 0x514649fb);
+    put32be(h + 4, 3);
+    put32be(h + 20, 9);       /* cluster bits */
+    put64be(h + 24, 1 << 20); /* size */
+    put32be(h + 36, 32);      /* l1 size */
+    put64be(h + 40, 1024);    /* l1 offset */
+    put64be(h + 48, 512);     /* refcount table */
+    put32be(h + 56, 1);       /* refcount table clusters */
+    put32be(h + 96, 4);       /* refcount order */
+    put32be(h + 100, 112);    /* header length */
     m->len = 2048;
 }
 
 /* Append a header extension at *off (starting at 112). */
 static void add_ext(struct img *m, size_t *off, uint32_t magic, const void *data, uint32_t len)
 {
-    put32(m->d + *off, magic);
-    put32(m->d + *off + 4, len);
+    put32be(m->d + *off, magic);
+    put32be(m->d + *off + 4, len);
     memcpy(m->d + *off + 8, data, len);
     *off += 8 + ((len + 7u) & ~7u);
 }
 
-static int run(struct img *m, char **human, char **json, char **err)
+/* QCOW2_TEST_DUMP=DIR keeps every crafted image, to check them against qemu-img. */
+static void dump(const struct img *m)
 {
-    /* QCOW2_TEST_DUMP=DIR keeps every crafted image, to check them against qemu-img */
-    const char *dump = getenv("QCOW2_TEST_DUMP");
+    const char *dir = getenv("QCOW2_TEST_DUMP");
     static int seq;
-    if (dump) {
+    if (dir) {
         char path[4200];
-        snprintf(path, sizeof(path), "%s/crafted-%d-%d.qcow2", dump, (int)getpid(), seq++);
+        snprintf(path, sizeof(path), "%s/crafted-%d-%d.qcow2", dir, (int)getpid(), seq++);
         FILE *f = fopen(path, "wb");
         if (f) {
             fwrite(m->d, 1, m->len, f);
             fclose(f);
         }
     }
-    struct mem_image mi = {m->d, m->len};
-    struct fmt_io io = mem_image_io(&mi, "x.qcow2");
-    return test_info(&io, NULL, human, json, err);
 }
 
-static void expect_error(struct img *m, const char *want)
+static int run(struct img *m, char **human, char **json, char **err)
 {
-    char *human, *json, *err;
-    int rc = run(m, &human, &json, &err);
-    ck_assert_msg(rc == -1, "expected failure '%s', got success:\n%s", want, rc ? "" : human);
-    ck_assert_str_eq(err, want);
-    free(err);
+    dump(m);
+    return run_mem(m->d, m->len, "x.qcow2", NULL, human, json, err);
 }
 
-static char *expect_ok(struct img *m, char **json)
+static void img_fails(struct img *m, const char *want)
+{
+    dump(m);
+    expect_fail(m->d, m->len, "x.qcow2", NULL, want);
+}
+
+static char *img_opens(struct img *m, char **json)
 {
     char *human, *j, *err;
     int rc = run(m, &human, &j, &err);
@@ -306,7 +190,7 @@ START_TEST(crafted_base_is_clean)
     struct img m;
     base_image(&m);
     char *json;
-    char *h = expect_ok(&m, &json);
+    char *h = img_opens(&m, &json);
     ck_assert_str_eq(h, "image: x.qcow2\nfile format: qcow2\n"
                         "virtual size: 1 MiB (1048576 bytes)\ndisk size: 0 B\n"
                         "cluster_size: 512\nFormat specific information:\n"
@@ -319,11 +203,7 @@ START_TEST(crafted_base_is_clean)
 }
 END_TEST
 
-static const struct {
-    uint32_t off, width; /* header field */
-    uint64_t value;
-    const char *error;
-} header_errors[] = {
+static const struct field_case header_errors[] = {
     {4, 4, 4, "Unsupported qcow2 version 4"},
     {20, 4, 8, "Unsupported cluster size: 2^8"},
     {20, 4, 22, "Unsupported cluster size: 2^22"},
@@ -355,11 +235,8 @@ START_TEST(header_refusals)
 {
     struct img m;
     base_image(&m);
-    if (header_errors[_i].width == 4)
-        put32(m.d + header_errors[_i].off, (uint32_t)header_errors[_i].value);
-    else
-        put64(m.d + header_errors[_i].off, header_errors[_i].value);
-    expect_error(&m, header_errors[_i].error);
+    put_field(m.d, &header_errors[_i], FIELD_BE);
+    img_fails(&m, header_errors[_i].reason);
 }
 END_TEST
 
@@ -368,19 +245,19 @@ START_TEST(compression_type_refusals)
     struct img m;
     base_image(&m);
     m.d[104] = 1;
-    expect_error(&m, "qcow2: Compression type incompatible feature bit must be set");
-    put64(m.d + 72, 8);
+    img_fails(&m, "qcow2: Compression type incompatible feature bit must be set");
+    put64be(m.d + 72, 8);
     m.d[104] = 2;
-    expect_error(&m, "qcow2: unknown compression type: 2");
+    img_fails(&m, "qcow2: unknown compression type: 2");
     m.d[104] = 1; /* zstd with its bit: fine */
-    char *h = expect_ok(&m, NULL);
+    char *h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "    compression type: zstd\n"));
     free(h);
     /* a 104-byte header has no compression type byte: whatever follows is ignored */
     base_image(&m);
-    put32(m.d + 100, 104);
+    put32be(m.d + 100, 104);
     m.d[104] = 7;
-    h = expect_ok(&m, NULL);
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "compression type: zlib"));
     free(h);
 }
@@ -397,17 +274,17 @@ START_TEST(feature_name_table)
     t[48] = 1, t[49] = 21, memcpy(t + 50, "a compatible one", 16);
     t[96] = 0, t[97] = 84, memcpy(t + 98, "bit 84 is bit 20 on x86", 23);
     add_ext(&m, &off, 0x6803f857, t, sizeof(t));
-    put64(m.d + 72, (1ull << 20) | (1ull << 21) | (1ull << 40));
-    expect_error(&m, "Unsupported qcow2 feature(s): shiny new thing, "
-                     "Unknown incompatible feature: 10000200000");
+    put64be(m.d + 72, (1ull << 20) | (1ull << 21) | (1ull << 40));
+    img_fails(&m, "Unsupported qcow2 feature(s): shiny new thing, "
+                  "Unknown incompatible feature: 10000200000");
     /* a crypto extension ends qemu's early scan: the table after it is not seen */
     base_image(&m);
     off = 112;
     uint8_t c[16] = {0};
     add_ext(&m, &off, 0x0537be77, c, sizeof(c));
     add_ext(&m, &off, 0x6803f857, t, 48);
-    put64(m.d + 72, 1ull << 20);
-    expect_error(&m, "Unsupported qcow2 feature(s): Unknown incompatible feature: 100000");
+    put64be(m.d + 72, 1ull << 20);
+    img_fails(&m, "Unsupported qcow2 feature(s): Unknown incompatible feature: 100000");
 }
 END_TEST
 
@@ -418,33 +295,33 @@ START_TEST(extension_refusals)
     uint8_t b[24];
 
     base_image(&m);
-    put32(m.d + 112, 0x12345678);
-    put32(m.d + 116, 500);
-    expect_error(&m, "Header extension too large");
+    put32be(m.d + 112, 0x12345678);
+    put32be(m.d + 116, 500);
+    img_fails(&m, "Header extension too large");
 
     base_image(&m);
     off = 112;
     add_ext(&m, &off, 0xe2792aca, "0123456789abcdef", 16);
-    expect_error(&m, "ERROR: ext_backing_format: len=16 too large (>=16)");
+    img_fails(&m, "ERROR: ext_backing_format: len=16 too large (>=16)");
 
     base_image(&m);
     off = 112;
     memset(b, 0, sizeof(b));
     add_ext(&m, &off, 0x0537be77, b, 16);
-    expect_error(&m, "CRYPTO header extension only expected with LUKS encryption method");
-    put32(m.d + 32, 2);
-    put64(m.d + 120, 0x1234);
-    expect_error(&m, "Encryption header offset '4660' is not a multiple of cluster size '512'");
-    put64(m.d + 120, 4096);
-    put64(m.d + 128, 100);
-    expect_error(&m, "Request for data outside of extension header");
-    put64(m.d + 128, 4096);
-    expect_error(&m, "Volume is not in LUKS format");
+    img_fails(&m, "CRYPTO header extension only expected with LUKS encryption method");
+    put32be(m.d + 32, 2);
+    put64be(m.d + 120, 0x1234);
+    img_fails(&m, "Encryption header offset '4660' is not a multiple of cluster size '512'");
+    put64be(m.d + 120, 4096);
+    put64be(m.d + 128, 100);
+    img_fails(&m, "Request for data outside of extension header");
+    put64be(m.d + 128, 4096);
+    img_fails(&m, "Volume is not in LUKS format");
 
     base_image(&m);
     off = 112;
     add_ext(&m, &off, 0x23852875, b, 16);
-    expect_error(&m, "bitmaps_ext: Invalid extension length");
+    img_fails(&m, "bitmaps_ext: Invalid extension length");
 
     struct {
         uint32_t nb, reserved;
@@ -466,17 +343,17 @@ START_TEST(extension_refusals)
     for (size_t i = 0; i < sizeof(bm) / sizeof(bm[0]); i++) {
         base_image(&m);
         off = 112;
-        put32(b, bm[i].nb);
-        put32(b + 4, bm[i].reserved);
-        put64(b + 8, bm[i].size);
-        put64(b + 16, bm[i].offset);
+        put32be(b, bm[i].nb);
+        put32be(b + 4, bm[i].reserved);
+        put64be(b + 8, bm[i].size);
+        put64be(b + 16, bm[i].offset);
         add_ext(&m, &off, 0x23852875, b, 24);
-        put64(m.d + 88, 1); /* autoclear: bitmaps */
-        expect_error(&m, bm[i].error);
+        put64be(m.d + 88, 1); /* autoclear: bitmaps */
+        img_fails(&m, bm[i].error);
     }
     /* without the autoclear bit the extension is ignored */
-    put64(m.d + 88, 0);
-    char *h = expect_ok(&m, NULL);
+    put64be(m.d + 88, 0);
+    char *h = img_opens(&m, NULL);
     ck_assert_ptr_null(strstr(h, "bitmaps"));
     free(h);
 }
@@ -489,17 +366,17 @@ static void bitmap_image(struct img *m, uint32_t flags, uint8_t gran, const char
     size_t off = 112;
     uint8_t b[24];
     base_image(m);
-    put32(b, 1);
-    put32(b + 4, 0);
+    put32be(b, 1);
+    put32be(b + 4, 0);
     size_t entry = (24 + strlen(name) + 7) & ~(size_t)7;
-    put64(b + 8, entry);
-    put64(b + 16, 4096);
+    put64be(b + 8, entry);
+    put64be(b + 16, 4096);
     add_ext(m, &off, 0x23852875, b, 24);
-    put64(m->d + 88, 1);
+    put64be(m->d + 88, 1);
     uint8_t *e = m->d + 4096;
-    put64(e, 4608);
-    put32(e + 8, table_size);
-    put32(e + 12, flags);
+    put64be(e, 4608);
+    put32be(e + 8, table_size);
+    put32be(e + 12, flags);
     e[16] = 1;
     e[17] = gran;
     e[18] = 0;
@@ -514,7 +391,7 @@ START_TEST(bitmaps)
     char *json;
     /* 1 MiB at 64 KiB granules: 16 bits, one 8-byte word, one cluster */
     bitmap_image(&m, 2, 16, "nightly", 1);
-    char *h = expect_ok(&m, &json);
+    char *h = img_opens(&m, &json);
     ck_assert_ptr_nonnull(strstr(h, "    bitmaps:\n        [0]:\n            flags:\n"
                                     "                [0]: auto\n            name: nightly\n"
                                     "            granularity: 65536\n"));
@@ -523,31 +400,31 @@ START_TEST(bitmaps)
     free(json);
 
     bitmap_image(&m, 3, 16, "busy", 1);
-    h = expect_ok(&m, NULL);
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "[0]: in-use\n                [1]: auto\n"));
     free(h);
 
     bitmap_image(&m, 0, 16, "wrong", 2);
-    expect_error(&m, "Could not read bitmap 'wrong' from image: Invalid argument");
+    img_fails(&m, "Could not read bitmap 'wrong' from image: Invalid argument");
     bitmap_image(&m, 1, 16, "unused", 2); /* in use: its table is not loaded */
-    h = expect_ok(&m, NULL);
+    h = img_opens(&m, NULL);
     free(h);
     bitmap_image(&m, 0, 8, "tiny", 1);
-    expect_error(&m, "Bitmap 'tiny' doesn't satisfy the constraints");
+    img_fails(&m, "Bitmap 'tiny' doesn't satisfy the constraints");
     bitmap_image(&m, 4, 16, "flags", 1);
-    expect_error(&m, "Bitmap 'flags' doesn't satisfy the constraints");
+    img_fails(&m, "Bitmap 'flags' doesn't satisfy the constraints");
     bitmap_image(&m, 0, 16, "table", 1);
-    put64(m.d + 4608, 2); /* a reserved bit */
-    expect_error(
-        &m, "Could not read bitmap_table table from image for bitmap 'table': Invalid argument");
+    put64be(m.d + 4608, 2); /* a reserved bit */
+    img_fails(&m,
+              "Could not read bitmap_table table from image for bitmap 'table': Invalid argument");
     bitmap_image(&m, 0, 16, "extra", 1);
-    put32(m.d + 4096 + 20, 8);
-    expect_error(&m, "Broken bitmap directory"); /* the entry outgrows the directory */
-    put64(m.d + 128, 40);
-    expect_error(&m, "Bitmap extra data is not supported");
+    put32be(m.d + 4096 + 20, 8);
+    img_fails(&m, "Broken bitmap directory"); /* the entry outgrows the directory */
+    put64be(m.d + 128, 40);
+    img_fails(&m, "Bitmap extra data is not supported");
     bitmap_image(&m, 0, 16, "more", 1);
-    put32(m.d + 120, 2);
-    expect_error(&m, "Less bitmaps found than specified in header extension");
+    put32be(m.d + 120, 2);
+    img_fails(&m, "Less bitmaps found than specified in header extension");
 }
 END_TEST
 
@@ -557,26 +434,26 @@ START_TEST(duplicate_bitmaps)
     size_t off = 112;
     uint8_t b[24];
     base_image(&m);
-    put32(b, 2);
-    put32(b + 4, 0);
-    put64(b + 8, 64);
-    put64(b + 16, 4096);
+    put32be(b, 2);
+    put32be(b + 4, 0);
+    put64be(b + 8, 64);
+    put64be(b + 16, 4096);
     add_ext(&m, &off, 0x23852875, b, 24);
-    put64(m.d + 88, 1);
+    put64be(m.d + 88, 1);
     for (int i = 0; i < 2; i++) {
         uint8_t *e = m.d + 4096 + 32 * i;
-        put64(e, 4608);
-        put32(e + 8, 1);
-        put32(e + 12, 0);
+        put64be(e, 4608);
+        put32be(e + 8, 1);
+        put32be(e + 12, 0);
         e[16] = 1;
         e[17] = 16;
         e[19] = 3;
         memcpy(e + 24, "dup", 3);
     }
     m.len = 5120;
-    expect_error(&m, "Bitmap already exists: dup");
-    put32(m.d + 4096 + 32 + 12, 1); /* the second one in use: qemu keeps the first */
-    char *h = expect_ok(&m, NULL);
+    img_fails(&m, "Bitmap already exists: dup");
+    put32be(m.d + 4096 + 32 + 12, 1); /* the second one in use: qemu keeps the first */
+    char *h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "[1]:\n            flags:\n                [0]: in-use\n"));
     free(h);
 }
@@ -586,23 +463,23 @@ END_TEST
 static void snapshot_image(struct img *m, uint32_t extra, const char *id, const char *name)
 {
     base_image(m);
-    put32(m->d + 60, 1);
-    put64(m->d + 64, 4096);
+    put32be(m->d + 60, 1);
+    put64be(m->d + 64, 4096);
     uint8_t *s = m->d + 4096;
-    put64(s, 1024);
-    put32(s + 8, 32);
-    put32(s + 12, (uint32_t)strlen(id) << 16 | (uint32_t)strlen(name));
-    put32(s + 16, 1700000000);
-    put32(s + 20, 5);
-    put64(s + 24, 3723004000000ull); /* 1:02:03.004 */
-    put32(s + 32, 1000);
-    put32(s + 36, extra);
+    put64be(s, 1024);
+    put32be(s + 8, 32);
+    put32be(s + 12, (uint32_t)strlen(id) << 16 | (uint32_t)strlen(name));
+    put32be(s + 16, 1700000000);
+    put32be(s + 20, 5);
+    put64be(s + 24, 3723004000000ull); /* 1:02:03.004 */
+    put32be(s + 32, 1000);
+    put32be(s + 36, extra);
     if (extra >= 8)
-        put64(s + 40, 5u << 20);
+        put64be(s + 40, 5u << 20);
     if (extra >= 16)
-        put64(s + 48, 1 << 20);
+        put64be(s + 48, 1 << 20);
     if (extra >= 24)
-        put64(s + 56, 77);
+        put64be(s + 56, 77);
     memcpy(s + 40 + extra, id, strlen(id));
     memcpy(s + 40 + extra + strlen(id), name, strlen(name));
     m->len = 5120;
@@ -613,7 +490,7 @@ START_TEST(snapshots)
     struct img m;
     char *json;
     snapshot_image(&m, 24, "1", "before upgrade");
-    char *h = expect_ok(&m, &json);
+    char *h = img_opens(&m, &json);
     ck_assert_ptr_nonnull(strstr(h, "Snapshot list:\n"));
     ck_assert_ptr_nonnull(strstr(h, "before upgrade      5 MiB"));
     ck_assert_ptr_nonnull(strstr(h, "01:02:03.004         77\n"));
@@ -625,33 +502,33 @@ START_TEST(snapshots)
     free(json);
 
     snapshot_image(&m, 0, "7", "old style"); /* 32-bit VM state size, no icount */
-    h = expect_ok(&m, &json);
+    h = img_opens(&m, &json);
     ck_assert_ptr_nonnull(strstr(json, "\"vm-state-size\": 1000"));
     ck_assert_ptr_null(strstr(json, "icount"));
     free(h);
     free(json);
 
     snapshot_image(&m, 1025, "1", "x");
-    expect_error(&m, "Too much extra metadata in snapshot table entry 0");
+    img_fails(&m, "Too much extra metadata in snapshot table entry 0");
 
     /* with an external data file qemu-img lists no snapshots */
     snapshot_image(&m, 24, "1", "hidden");
-    put64(m.d + 72, 4);
-    h = expect_ok(&m, NULL);
+    put64be(m.d + 72, 4);
+    h = img_opens(&m, NULL);
     ck_assert_ptr_null(strstr(h, "Snapshot list"));
     free(h);
 
     /* a table past the end of the file reads as zeros: accepted, but out of range */
     snapshot_image(&m, 24, "1", "gone");
-    put64(m.d + 64, 1 << 20);
-    h = expect_ok(&m, NULL);
+    put64be(m.d + 64, 1 << 20);
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "safety: UNSAFE\n"));
     ck_assert_ptr_nonnull(strstr(h, "out-of-range: the snapshot table"));
     free(h);
 
     snapshot_image(&m, 24, "1", "far");
-    put64(m.d + 64, 0x7fffffffffff0000ull);
-    expect_error(&m, "Failed to read snapshot table: Input/output error");
+    put64be(m.d + 64, 0x7fffffffffff0000ull);
+    img_fails(&m, "Failed to read snapshot table: Input/output error");
 }
 END_TEST
 
@@ -662,31 +539,31 @@ START_TEST(backing_and_data_file)
     char *json;
     base_image(&m);
     add_ext(&m, &off, 0xe2792aca, "raw", 3);
-    put64(m.d + 8, 400);
-    put32(m.d + 16, 8);
+    put64be(m.d + 8, 400);
+    put32be(m.d + 16, 8);
     memcpy(m.d + 400, "base.img", 8);
-    char *h = expect_ok(&m, &json);
+    char *h = img_opens(&m, &json);
     ck_assert_ptr_nonnull(strstr(h, "backing file: base.img\nbacking file format: raw\n"));
     ck_assert_ptr_nonnull(strstr(h, "    backing-file: the image names a backing file"));
     ck_assert_ptr_nonnull(strstr(json, "\"backing-filename-format\": \"raw\""));
     free(h);
     free(json);
 
-    put32(m.d + 16, 113); /* more than the rest of the cluster */
-    expect_error(&m, "Backing file name too long");
+    put32be(m.d + 16, 113); /* more than the rest of the cluster */
+    img_fails(&m, "Backing file name too long");
 
     base_image(&m);
     off = 112;
     add_ext(&m, &off, 0x44415441, "disk-extent.raw", 15);
-    put64(m.d + 72, 4);
-    put64(m.d + 88, 2);
-    h = expect_ok(&m, NULL);
+    put64be(m.d + 72, 4);
+    put64be(m.d + 88, 2);
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "    data file: disk-extent.raw\n    data file raw: true\n"));
     ck_assert_ptr_nonnull(strstr(h, "data-file: the image names an external data file"));
     free(h);
     /* the extension without the incompatible bit: shown, but qemu would not use it */
-    put64(m.d + 72, 0);
-    h = expect_ok(&m, NULL);
+    put64be(m.d + 72, 0);
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "    data file: disk-extent.raw\n"));
     ck_assert_ptr_null(strstr(h, "data file raw"));
     ck_assert_ptr_nonnull(strstr(h, "safety: safe\n"));
@@ -699,9 +576,9 @@ START_TEST(flags_and_findings)
     struct img m;
     char *json;
     base_image(&m);
-    put64(m.d + 72, 3); /* dirty, corrupt */
-    put64(m.d + 80, 1); /* lazy refcounts */
-    char *h = expect_ok(&m, &json);
+    put64be(m.d + 72, 3); /* dirty, corrupt */
+    put64be(m.d + 80, 1); /* lazy refcounts */
+    char *h = img_opens(&m, &json);
     ck_assert_ptr_nonnull(strstr(h, "cleanly shut down: no\n"));
     ck_assert_ptr_nonnull(strstr(h, "    lazy refcounts: true\n"));
     ck_assert_ptr_nonnull(strstr(h, "    corrupt: true\n"));
@@ -711,48 +588,48 @@ START_TEST(flags_and_findings)
     free(json);
 
     base_image(&m);
-    put64(m.d + 40, 1 << 20); /* L1 past EOF */
-    h = expect_ok(&m, NULL);
+    put64be(m.d + 40, 1 << 20); /* L1 past EOF */
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "out-of-range: the L1 table (offset 1048576, 256 bytes)"));
     free(h);
 
     base_image(&m);
-    put64(m.d + 48, 1024); /* refcount table on the L1 table */
-    h = expect_ok(&m, NULL);
+    put64be(m.d + 48, 1024); /* refcount table on the L1 table */
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "out-of-range: the L1 table overlaps the refcount table\n"));
     free(h);
 
     base_image(&m);
-    put64(m.d + 48, 0); /* refcount table on the header */
-    h = expect_ok(&m, NULL);
+    put64be(m.d + 48, 0); /* refcount table on the header */
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "the refcount table (offset 0) overlaps the image header"));
     free(h);
 
     base_image(&m);
-    put32(m.d + 36, 5000); /* more L1 entries than 1 MiB needs: slack qemu may leave */
-    put64(m.d + 40, 4096);
+    put32be(m.d + 36, 5000); /* more L1 entries than 1 MiB needs: slack qemu may leave */
+    put64be(m.d + 40, 4096);
     m.len = 4096 + 5000 * 8;
     ck_assert_uint_le(m.len, sizeof(m.d));
-    h = expect_ok(&m, NULL);
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "safety: safe\n"));
     free(h);
-    put32(m.d + 36, 200000); /* a 1.6 MiB table for 32 entries' worth: absurd */
-    h = expect_ok(&m, NULL);
+    put32be(m.d + 36, 200000); /* a 1.6 MiB table for 32 entries' worth: absurd */
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(
         strstr(h, "the L1 table has 200000 entries where the virtual size needs 32"));
     free(h);
 
     base_image(&m);
-    put32(m.d + 4, 2); /* v2: 72-byte header, no feature bits */
-    put64(m.d + 72, 3);
-    h = expect_ok(&m, NULL);
+    put32be(m.d + 4, 2); /* v2: 72-byte header, no feature bits */
+    put64be(m.d + 72, 3);
+    h = img_opens(&m, NULL);
     ck_assert_ptr_nonnull(strstr(h, "    compat: 0.10\n    compression type: zlib\n"
                                     "    refcount bits: 16\nsafety: safe\n"));
     free(h);
 
     base_image(&m);
-    put32(m.d + 32, 1); /* AES */
-    h = expect_ok(&m, &json);
+    put32be(m.d + 32, 1); /* AES */
+    h = img_opens(&m, &json);
     ck_assert_ptr_nonnull(strstr(h, "encrypted: yes\n"));
     ck_assert_ptr_nonnull(strstr(h, "    encrypt:\n        format: aes\n"));
     ck_assert_ptr_nonnull(strstr(json, "\"encrypted\": true"));
@@ -765,18 +642,11 @@ START_TEST(probing)
 {
     struct img m;
     base_image(&m);
-    put32(m.d + 4, 1); /* version 1 is the qcow driver's */
-    char *human, *json, *err;
-    ck_assert_int_eq(run(&m, &human, &json, &err), -1);
-    ck_assert_str_eq(err, "Cluster size must be between 512 and 64k");
-    free(err);
+    put32be(m.d + 4, 1); /* version 1 is the qcow driver's */
+    img_fails(&m, "Cluster size must be between 512 and 64k");
     /* forced qcow2 on something else */
     memset(m.d, 0, 8);
-    struct mem_image mi = {m.d, m.len};
-    struct fmt_io io = mem_image_io(&mi, "x.qcow2");
-    ck_assert_int_eq(test_info(&io, "qcow2", &human, &json, &err), -1);
-    ck_assert_str_eq(err, "Image is not in qcow2 format");
-    free(err);
+    expect_fail(m.d, m.len, "x.qcow2", "qcow2", "Image is not in qcow2 format");
 }
 END_TEST
 
@@ -798,8 +668,8 @@ START_TEST(random_damage)
             break;
         default:
             bitmap_image(&m, 0, 16, "bm", 1);
-            put32(m.d + 60, 1);
-            put64(m.d + 64, 3072);
+            put32be(m.d + 60, 1);
+            put64be(m.d + 64, 3072);
             break;
         }
         int n = 1 + it % 5;
@@ -849,11 +719,5 @@ int main(void)
     tcase_add_test(cr, probing);
     tcase_add_test(cr, random_damage);
     suite_add_tcase(s, cr);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (failed)
-        return 1;
-    return test_have_qemu_img() ? 0 : 77;
+    return run_suite(s, test_have_qemu_img());
 }

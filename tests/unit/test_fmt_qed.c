@@ -255,33 +255,12 @@ START_TEST(qemu_refusals)
     ck_assert_int_eq(test_sh("qemu-img create -q -f qed '%s' 1G", base), 0);
     size_t len;
     uint8_t *b = load(base, &len);
-    static const struct {
-        uint32_t off;
-        uint64_t val;
-        int width;
-        const char *reason;
-    } cases[] = {
-        {16, 0x18, 8, "Unsupported QED features: 18"},
-        {4, 3000, 4, "QED cluster size is invalid"},
-        {8, 3, 4, "QED table size is invalid"},
-        {48, 1000, 8, "QED image size is invalid"},
-        {40, 4096, 8, "QED table offset is invalid"},
-        {12, 2, 4, "QED table offset is invalid"},
+    static const struct field_case cases[] = {
+        {16, 8, 0x18, "Unsupported QED features: 18"}, {4, 4, 3000, "QED cluster size is invalid"},
+        {8, 4, 3, "QED table size is invalid"},        {48, 8, 1000, "QED image size is invalid"},
+        {40, 8, 4096, "QED table offset is invalid"},  {12, 4, 2, "QED table offset is invalid"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t *c = malloc(len);
-        memcpy(c, b, len);
-        if (cases[i].width == 8)
-            put64le(c + cases[i].off, cases[i].val);
-        else
-            put32le(c + cases[i].off, (uint32_t)cases[i].val);
-        char name[64];
-        snprintf(name, sizeof(name), "r%zu.qed", i);
-        const char *p = tmp_path(name);
-        spit(p, c, len);
-        refused_like_qemu(p, NULL, cases[i].reason);
-        free(c);
-    }
+    refusals_like_qemu(b, len, cases, sizeof(cases) / sizeof(cases[0]), FIELD_LE, "qed", NULL);
     /* backing name checks */
     put64le(b + 16, 1);
     put32le(b + 56, 65530);

@@ -163,39 +163,21 @@ START_TEST(qemu_refusals)
     ck_assert_int_eq(test_sh("qemu-img create -q -f vdi '%s' 100M", base), 0);
     size_t len;
     uint8_t *b = load(base, &len);
-    static const struct {
-        uint32_t off;
-        uint64_t val;
-        int width;
-        const char *reason;
-    } cases[] = {
-        {0x170, 1ull << 60, 8,
+    static const struct field_case cases[] = {
+        {0x170, 8, 1ull << 60,
          "Unsupported VDI image size (size is 0x1000000000000000, max supported is "
          "0x1fffff8000000)"},
-        {0x44, 0x00020003, 4, "unsupported VDI image (version 2.3)"},
-        {0x154, 0x201, 4, "unsupported VDI image (unaligned block map offset 0x201)"},
-        {0x158, 0x401, 4, "unsupported VDI image (unaligned data offset 0x401)"},
-        {0x168, 4096, 4, "unsupported VDI image (sector size 4096 is not 512)"},
-        {0x178, 2097152, 4, "unsupported VDI image (block size 2097152 is not 1048576)"},
-        {0x180, 99, 4,
+        {0x44, 4, 0x00020003, "unsupported VDI image (version 2.3)"},
+        {0x154, 4, 0x201, "unsupported VDI image (unaligned block map offset 0x201)"},
+        {0x158, 4, 0x401, "unsupported VDI image (unaligned data offset 0x401)"},
+        {0x168, 4, 4096, "unsupported VDI image (sector size 4096 is not 512)"},
+        {0x178, 4, 2097152, "unsupported VDI image (block size 2097152 is not 1048576)"},
+        {0x180, 4, 99,
          "unsupported VDI image (disk size 104857600, image bitmap has room for 103809024)"},
-        {0x1a8, 1, 4, "unsupported VDI image (non-NULL link UUID)"},
-        {0x1b8, 1, 4, "unsupported VDI image (non-NULL parent UUID)"},
+        {0x1a8, 4, 1, "unsupported VDI image (non-NULL link UUID)"},
+        {0x1b8, 4, 1, "unsupported VDI image (non-NULL parent UUID)"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint8_t *c = malloc(len);
-        memcpy(c, b, len);
-        if (cases[i].width == 8)
-            put64le(c + cases[i].off, cases[i].val);
-        else
-            put32le(c + cases[i].off, (uint32_t)cases[i].val);
-        char name[64];
-        snprintf(name, sizeof(name), "r%zu.vdi", i);
-        const char *p = tmp_path(name);
-        spit(p, c, len);
-        refused_like_qemu(p, NULL, cases[i].reason);
-        free(c);
-    }
+    refusals_like_qemu(b, len, cases, sizeof(cases) / sizeof(cases[0]), FIELD_LE, "vdi", NULL);
     /* a bad signature is not vdi when probing; forced, both refuse */
     put32le(b + 0x40, 0x12345678);
     const char *p = tmp_path("sig.vdi");
