@@ -585,6 +585,41 @@ def case_spoof():
     expect(rc == 3, f"--require-safe: exit {rc}")
 
 
+def case_error_words():
+    """Images qemu-img refuses, found by fuzzing (tests/fuzz/fuzz_formats.c corpora
+    replayed against qemu-img): pupa must refuse them too, with qemu-img's words on
+    one line ("pupa: " + qemu-img's message), exit 1, nothing on stdout.
+    - a vmdk whose capacity does not fit in bytes: qemu-img fails after opening it
+      ("Can't get image size 'F': File too large", no "Could not open");
+    - a cloop whose offsets table is cut by the end of the file inside an entry (the
+      partial entry reads as its bytes then zeros: "invalid compressed block size");
+    - a LUKS header whose slot 6 has 0 stripes and key offset 0 (qemu 7.2 checks the
+      overlap with start + len arithmetic, so an empty slot overlaps nothing and the
+      stripes check of slot 6 speaks first)."""
+    qemu_img("create", "-q", "-f", "vmdk", "huge.vmdk", "1G")
+    write_at("huge.vmdk", 12, struct.pack("<Q", 1 << 56))
+    sample = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "images",
+                          "samples", "cloop-v2.cloop")
+    with open(sample, "rb") as f:
+        head = f.read(128)
+    with open(os.path.join(WORK, "partial.cloop"), "wb") as f:
+        f.write(head + struct.pack(">IIQQ", 8192, 3, 0, 155) + b"\xcc\x3b\xd6")
+    luks1_header("slot6.luks", 1 << 20)
+    write_at("slot6.luks", 208 + 48 * 6 + 40, struct.pack(">II", 0, 0))
+    bad = []
+    for img in ("huge.vmdk", "partial.cloop", "slot6.luks"):
+        qrc, _, qerr = qemu_img("info", img, check=False)
+        expect(qrc == 1, f"qemu-img opened {img}")
+        want = f"pupa: {qemu_error(qerr)}\n"
+        for extra in ([], ["--output=json"]):
+            rc, out, err = pupa(*extra, img)
+            if (rc, out, err) != (1, "", want):
+                bad.append(f"{img} {' '.join(extra)}: exit {rc}, stderr {err!r}, want {want!r}")
+    for b in bad:
+        print("MISMATCH " + b)
+    expect(not bad, f"{len(bad)} refusals differ from qemu-img's")
+
+
 def case_snapshots():
     """qcow2 snapshot tables up to qemu's limit of 65536 entries (empty entries in a
     crafted v2 image, 2.8 MB on disk): qemu-img lists them all (in about 2 s); pupa
@@ -794,6 +829,7 @@ CASES = {
     "spoof": case_spoof,
     "utf8": case_utf8,
     "snapshots": case_snapshots,
+    "error-words": case_error_words,
     "format": case_format,
     "format-unknown": case_format_unknown,
     "usage": case_usage,
