@@ -550,6 +550,8 @@ static void print_info(struct batch *b, struct job *j, const struct session_resu
         err = xasprintf("%s: interrupted", name); /* stopped after a complete answer: keep it */
     else if (!report_check_info(r))
         err = xasprintf("%s: guest protocol error: %s", name, r->protocol_error);
+    else if (!r->success && r->error && r->error_status == PUPA_INFO_ERROR_WHOLE)
+        err = xstrdup(r->error);
     else if (!r->success)
         err = xasprintf("Could not open '%s': %s", name, r->error ? r->error : "unknown error");
     if (err) {

@@ -213,6 +213,7 @@ static bool feed_error(struct report *r, const pupa_ErrorMessage *m)
                      m->device[0] ? m->device : "device", (unsigned long long)m->sector,
                      m->status);
         r->error = xstrdup(buf);
+        r->error_status = m->status;
     }
     return true;
 }

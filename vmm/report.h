@@ -73,6 +73,7 @@ struct report {
     bool success;
     uint64_t count;
     char *error;   /* first ErrorMessage text (or formatted fields), NULL = none */
+    uint32_t error_status; /* its status (info: PUPA_INFO_ERROR_*) */
     size_t nerrors;
     /* set when the guest broke the rules (out of order, over a limit, ...) */
     char protocol_error[160];

@@ -45,8 +45,8 @@ static int cloop_open(const struct fmt_io *io, struct fmt_info *info)
      * file read as zero: only the part inside the file needs reading. */
     uint8_t chunk[16384];
     uint64_t entries = (uint64_t)n_blocks + 1, in_file = 0, prev = 0;
-    if (io->size > 136)
-        in_file = (io->size - 136) / 8;
+    if (io->size > 136) /* a last entry cut short by EOF counts: its bytes are read */
+        in_file = (io->size - 136 + 7) / 8;
     if (in_file > entries)
         in_file = entries;
     for (uint64_t done = 0; done < in_file;) {

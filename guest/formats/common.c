@@ -82,15 +82,30 @@ void fmt_finding(struct fmt_info *info, const char *check, const char *detail_fm
         info->sink->finding(info->sink->ctx, check, detail);
 }
 
+static int vfail(struct fmt_info *info, bool whole, const char *fmt, va_list ap)
+{
+    /* the first error wins: it is the cause, later ones are consequences */
+    if (info->error[0] == '\0') {
+        vsnprintf(info->error, sizeof(info->error), fmt, ap);
+        info->error_whole = whole;
+    }
+    return -1;
+}
+
 int fmt_fail(struct fmt_info *info, const char *fmt, ...)
 {
     va_list ap;
-
-    /* the first error wins: it is the cause, later ones are consequences */
-    if (info->error[0] != '\0')
-        return -1;
     va_start(ap, fmt);
-    vsnprintf(info->error, sizeof(info->error), fmt, ap);
+    int rc = vfail(info, false, fmt, ap);
     va_end(ap);
-    return -1;
+    return rc;
+}
+
+int fmt_fail_whole(struct fmt_info *info, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail(info, true, fmt, ap);
+    va_end(ap);
+    return rc;
 }

@@ -354,7 +354,7 @@ static int dmg_open(const struct fmt_io *io, struct fmt_info *info)
     if (bytes > DMG_MAX_LENGTH)
         return fmt_fail(info, "Could not refresh total sector count: File too large");
     if (total_sectors > INT64_MAX / 512)
-        return fmt_fail(info, "Can't get image size '%s': File too large", io->filename);
+        return fmt_fail_whole(info, "Can't get image size '%s': File too large", io->filename);
     info->virtual_size = bytes;
     if (d.past_eof)
         fmt_finding(info, "out-of-range",

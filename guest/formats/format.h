@@ -71,6 +71,7 @@ struct fmt_info {
     uint32_t snapshot_count;
     struct fmt_sink *sink;
     char error[FMT_ERROR_MAX];   /* reason when open fails, qemu's wording */
+    bool error_whole;            /* error is the whole line: no "Could not open 'F': " */
 };
 
 struct fmt_driver {
@@ -104,8 +105,13 @@ void fmt_snapshot(struct fmt_info *info, const struct fmt_snapshot *sn);
 /* Safety finding; detail is printf-like (see fmt_snprintf). */
 void fmt_finding(struct fmt_info *info, const char *check, const char *detail_fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Set info->error (printf-like) and return -1, for "return fmt_fail(...)". */
+/* Set info->error (printf-like) and return -1, for "return fmt_fail(...)". The
+ * host prints it after "Could not open 'FILE': ", as qemu-img does for most
+ * refusals; fmt_fail_whole() is for the few qemu-img prints on their own
+ * ("Can't get image size 'FILE': File too large"). */
 int fmt_fail(struct fmt_info *info, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int fmt_fail_whole(struct fmt_info *info, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Little/big-endian loads from unaligned bytes. */
 static inline uint16_t fmt_le16(const void *p)

@@ -378,9 +378,9 @@ static int parallels_open(const struct fmt_io *io, struct fmt_info *info)
     if (bytes > PRL_MAX_LENGTH)
         return fmt_fail(info, "Could not refresh total sector count: File too large");
     if (p.total_sectors < 0)
-        return fmt_fail(info, "Can't get image size '%s'", io->filename);
+        return fmt_fail_whole(info, "Can't get image size '%s'", io->filename);
     if (p.total_sectors > INT64_MAX / 512)
-        return fmt_fail(info, "Can't get image size '%s': File too large", io->filename);
+        return fmt_fail_whole(info, "Can't get image size '%s': File too large", io->filename);
     info->virtual_size = bytes;
 
     uint64_t bat_end = PRL_HEADER_SIZE + (uint64_t)p.bat_size * 4;

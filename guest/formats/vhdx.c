@@ -666,7 +666,7 @@ static int vhdx_open(const struct fmt_io *io, struct fmt_info *info)
 
     uint64_t sectors = pr.disk_size >> 9;
     if (sectors > (uint64_t)INT64_MAX / 512)
-        return fmt_fail(info, "File too large");
+        return fmt_fail_whole(info, "Can't get image size '%s': File too large", io->filename);
     info->virtual_size = sectors * 512;
     info->cluster_size = pr.block_size;
     info->flags |= PUPA_INFO_F_HAS_DIRTY_FLAG;

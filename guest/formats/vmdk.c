@@ -776,7 +776,7 @@ static int vmdk_open(const struct fmt_io *io, struct fmt_info *info)
 
     uint64_t total = v.sparse_self ? v.sectors : v.total_sectors;
     if (total > (uint64_t)INT64_MAX / VMDK_SECTOR)
-        return fmt_fail(info, "File too large");
+        return fmt_fail_whole(info, "Can't get image size '%s': File too large", io->filename);
     info->virtual_size = total * VMDK_SECTOR;
 
     /* qemu's vmdk_get_info(): a cluster size and the dirty flag only when all

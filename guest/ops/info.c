@@ -134,9 +134,10 @@ static void check_common(struct fmt_info *info)
                     "sequences): its text output could mislead a reader or a terminal");
 }
 
-static bool fail(struct info_ctx *ctx, const char *message)
+static bool fail(struct info_ctx *ctx, const char *message, bool whole)
 {
-    pupa_msg_error(&ctx->msg, "info", ctx->device, 0, 1, message);
+    pupa_msg_error(&ctx->msg, "info", ctx->device, 0,
+                   whole ? PUPA_INFO_ERROR_WHOLE : PUPA_INFO_ERROR_OPEN, message);
     ctx->send(ctx->send_ctx, &ctx->msg);
     pupa_msg_complete(&ctx->msg, "info", 0, false);
     ctx->send(ctx->send_ctx, &ctx->msg);
@@ -164,20 +165,21 @@ bool info_run(const struct fmt_io *io, const char *forced_format, const char *de
     info->sink = &sink;
 
     if (io->read(io->ctx, 0, probe, sizeof(probe)) != 0)
-        return fail(ctx, "Could not read image for determining its format: Input/output error");
+        return fail(ctx, "Could not read image for determining its format: Input/output error",
+                    false);
     if (forced_format && forced_format[0]) {
         drv = fmt_find(forced_format);
         if (!drv) {
             char msg[96];
             snprintf(msg, sizeof(msg), "Unknown driver '%s'", forced_format);
-            return fail(ctx, msg);
+            return fail(ctx, msg, false);
         }
     } else {
         drv = info_probe(probe, io->size, io->filename);
     }
 
     if (drv->open(io, info) != 0)
-        return fail(ctx, info->error[0] ? info->error : "Could not open image");
+        return fail(ctx, info->error[0] ? info->error : "Could not open image", info->error_whole);
     if (info->format[0] == '\0')
         PUPA_STRLCPY(info->format, drv->name);
 

@@ -89,7 +89,7 @@ START_TEST(sparse_header_refusals)
     h = v4_default(), build(&h, "CID=1\nparentCID=2\nparentFileNameHint=\"no end\n");
     expect_fail(img, IMG_SIZE, "x.vmdk", NULL, "Could not open 'x.vmdk': Invalid argument");
     h = v4_default(), h.capacity = 1ull << 62, h.granularity = 0x200000, build(&h, desc_default);
-    expect_fail(img, IMG_SIZE, "x.vmdk", NULL, "File too large");
+    expect_fail(img, IMG_SIZE, "x.vmdk", NULL, "Can't get image size 'x.vmdk': File too large");
     expect_fail(img, 0, "x.vmdk", "vmdk", "File is too small, not a valid image");
 }
 END_TEST
