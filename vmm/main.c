@@ -230,7 +230,8 @@ static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "f:j:0vh", opts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's */
+    while ((opt = getopt_long(argc, argv, ":f:j:0vh", opts, NULL)) != -1) {
         switch (opt) {
         case OPT_OUTPUT:
             c->output_name = optarg;
@@ -336,7 +337,9 @@ static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
             fputs(usage_text, stdout);
             return 0;
         default:
-            return usage_error("%s", "invalid option");
+            if (opt == ':')
+                return usage_error("option '%s' needs a value", argv[optind - 1]);
+            return usage_error("unrecognized option '%s'", argv[optind - 1]);
         }
     }
     for (int i = optind; i < argc; i++) {

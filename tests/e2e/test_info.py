@@ -788,7 +788,7 @@ def case_usage():
         f.truncate(1 << 20)
     for args, word in ((["info"], "no image"), (["info", "--bogus", "raw.img"], "'--bogus'"),
                        (["info", "--output=xml", "raw.img"], "'xml'"),
-                       (["info", "-f"], "'f'"), (["info", "--require-safe"], "no image"),
+                       (["info", "-f"], "'-f'"), (["info", "--require-safe"], "no image"),
                        (["info", "--accel=foo", "raw.img"], "'foo'"),
                        (["info", "-j", "0", "raw.img"], "--jobs"),
                        (["info", "--timeout=x", "raw.img"], "--timeout"),
