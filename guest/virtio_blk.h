@@ -26,16 +26,16 @@ struct vblk_hdr {
 struct vblk {
     int index;
     char name[33];
-    uint64_t base;          /* MMIO window */
-    uint64_t capacity;      /* 512-byte sectors */
-    uint64_t size_bytes;    /* exact image length (DeviceConfig.size_bytes) */
-    uint32_t sector_size;   /* bytes per logical sector */
-    uint32_t size_max;      /* largest data segment */
+    uint64_t base;        /* MMIO window */
+    uint64_t capacity;    /* 512-byte sectors */
+    uint64_t size_bytes;  /* exact image length (DeviceConfig.size_bytes) */
+    uint32_t sector_size; /* bytes per logical sector */
+    uint32_t size_max;    /* largest data segment */
     struct vring_desc *desc;
     volatile uint16_t *avail; /* flags, idx, ring[] */
     volatile uint8_t *used;   /* flags, idx, ring[] of {id, len} */
     uint16_t avail_idx, used_seen;
-    uint32_t free_slots;      /* bitmap of free request slots */
+    uint32_t free_slots; /* bitmap of free request slots */
     struct vblk_hdr hdr[VBLK_SLOTS];
     uint8_t status[VBLK_SLOTS];
     uint64_t tag[VBLK_SLOTS];

@@ -1,4 +1,5 @@
-/* pupa-frames.c: decode a pupa frame stream ([u16 LE length][protobuf]) into one JSON object per line. */
+/* pupa-frames.c: decode a pupa frame stream ([u16 LE length][protobuf]) into one JSON object per
+ * line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -83,8 +84,7 @@ static int usage_error(const char *fmt, ...)
 static bool flush_stdout(const char *name)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "pupa-frames: %s: writing standard output: %s\n", name,
-                strerror(errno));
+        fprintf(stderr, "pupa-frames: %s: writing standard output: %s\n", name, strerror(errno));
         return false;
     }
     return true;
@@ -134,8 +134,7 @@ static int decode(enum frame_type type, const char *path)
                         "pupa-frames: %s: byte %" PRIu64 ": truncated frame "
                         "(stream ends after %zu of its %zu bytes)\n",
                         name, reader.offset, reader.have,
-                        reader.have < PUPA_FRAME_HEADER ? (size_t)PUPA_FRAME_HEADER
-                                                        : reader.need);
+                        reader.have < PUPA_FRAME_HEADER ? (size_t)PUPA_FRAME_HEADER : reader.need);
                 status = 1;
             }
             break;

@@ -1,12 +1,12 @@
 /* accel_emu.c: the CPU-emulation backend (Unicorn), for hosts without /dev/kvm.
  * The same RAM is mapped into the emulator; IN/OUT instructions and accesses
  * outside RAM come back through hooks to the same exit handlers as KVM's. */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dlfcn.h>
+#include <time.h>
 #include <unicorn/unicorn.h>
 
 #include "util.h"
@@ -18,8 +18,8 @@ static struct {
     uc_err (*open)(uc_arch, uc_mode, uc_engine **);
     uc_err (*close)(uc_engine *);
     uc_err (*mem_map_ptr)(uc_engine *, uint64_t, size_t, uint32_t, void *);
-    uc_err (*mmio_map)(uc_engine *, uint64_t, size_t, uc_cb_mmio_read_t, void *,
-                       uc_cb_mmio_write_t, void *);
+    uc_err (*mmio_map)(uc_engine *, uint64_t, size_t, uc_cb_mmio_read_t, void *, uc_cb_mmio_write_t,
+                       void *);
     uc_err (*hook_add)(uc_engine *, uc_hook *, int, void *, void *, uint64_t, uint64_t, ...);
     uc_err (*reg_write)(uc_engine *, int, const void *);
     uc_err (*reg_read)(uc_engine *, int, void *);
@@ -162,8 +162,9 @@ static bool emu_bad_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
     uint64_t rip = 0;
     ucf.reg_read(uc, UC_X86_REG_RIP, &rip);
     vm_fail(vm, "guest %s %d bytes at 0x%llx outside its address space (rip 0x%llx)",
-            type == UC_MEM_FETCH_UNMAPPED ? "fetched" : type == UC_MEM_WRITE_UNMAPPED ? "wrote"
-                                                                                     : "read",
+            type == UC_MEM_FETCH_UNMAPPED   ? "fetched"
+            : type == UC_MEM_WRITE_UNMAPPED ? "wrote"
+                                            : "read",
             size, (unsigned long long)addr, (unsigned long long)rip);
     return false;
 }
@@ -182,13 +183,13 @@ static int emu_init(struct vm *vm)
         return EMU_FAIL(vm, "uc_mem_map_ptr", err);
     e->window = (struct emu_window){vm, vm->ram_size};
     err = ucf.mmio_map(e->uc, vm->ram_size, PUPA_IDENTITY_MAP_TOP - vm->ram_size, emu_mmio_read,
-                      &e->window, emu_mmio_write, &e->window);
+                       &e->window, emu_mmio_write, &e->window);
     if (err != UC_ERR_OK)
         return EMU_FAIL(vm, "uc_mmio_map", err);
     err = ucf.hook_add(e->uc, &e->hook_in, UC_HOOK_INSN, (void *)emu_in, vm, 1, 0, UC_X86_INS_IN);
     if (err == UC_ERR_OK)
         err = ucf.hook_add(e->uc, &e->hook_out, UC_HOOK_INSN, (void *)emu_out, vm, 1, 0,
-                          UC_X86_INS_OUT);
+                           UC_X86_INS_OUT);
     if (err == UC_ERR_OK)
         err = ucf.hook_add(e->uc, &e->hook_intr, UC_HOOK_INTR, (void *)emu_intr, vm, 1, 0);
     if (err == UC_ERR_OK)
@@ -208,7 +209,7 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
     ucf.reg_read(uc, UC_X86_REG_CR0, &cr0);
     ucf.reg_read(uc, UC_X86_REG_CR4, &cr4);
     cr0 = (cr0 & ~((1ull << 2) | (1ull << 3))) | (1ull << 1); /* clear EM, TS; set MP */
-    cr4 |= (1ull << 9) | (1ull << 10);                       /* OSFXSR, OSXMMEXCPT */
+    cr4 |= (1ull << 9) | (1ull << 10);                        /* OSFXSR, OSXMMEXCPT */
     uc_x86_mmr gdtr = {0, PUPA_BOOT_GDT, PUPA_GDT_ENTRIES * 8 - 1, 0};
     uc_x86_mmr idtr = {0, PUPA_BOOT_IDT, 32 * 16 - 1, 0};
     uint64_t fs_base = PUPA_BOOT_TLS, rflags = 0x2 | (3u << 12);
@@ -217,9 +218,9 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
         int reg;
         const void *val;
     } writes[] = {
-        {UC_X86_REG_CR0, &cr0},   {UC_X86_REG_CR4, &cr4},   {UC_X86_REG_GDTR, &gdtr},
-        {UC_X86_REG_IDTR, &idtr}, {UC_X86_REG_SS, &ds},     {UC_X86_REG_DS, &ds},
-        {UC_X86_REG_ES, &ds},     {UC_X86_REG_CS, &cs},     {UC_X86_REG_FS_BASE, &fs_base},
+        {UC_X86_REG_CR0, &cr0},   {UC_X86_REG_CR4, &cr4},       {UC_X86_REG_GDTR, &gdtr},
+        {UC_X86_REG_IDTR, &idtr}, {UC_X86_REG_SS, &ds},         {UC_X86_REG_DS, &ds},
+        {UC_X86_REG_ES, &ds},     {UC_X86_REG_CS, &cs},         {UC_X86_REG_FS_BASE, &fs_base},
         {UC_X86_REG_RSP, &rsp},   {UC_X86_REG_EFLAGS, &rflags},
     };
     for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {

@@ -95,8 +95,16 @@ static int kvm_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
 
     /* ring 3, flat; ring 0 is only reached through the trampoline's gates */
     struct kvm_segment code = {
-        .base = 0, .limit = 0xffffffff, .selector = PUPA_GDT_CODE_SEL,
-        .type = 0xb, .present = 1, .dpl = 3, .db = 0, .s = 1, .l = 1, .g = 1,
+        .base = 0,
+        .limit = 0xffffffff,
+        .selector = PUPA_GDT_CODE_SEL,
+        .type = 0xb,
+        .present = 1,
+        .dpl = 3,
+        .db = 0,
+        .s = 1,
+        .l = 1,
+        .g = 1,
     };
     struct kvm_segment data = code;
     data.selector = PUPA_GDT_DATA_SEL;
@@ -106,8 +114,11 @@ static int kvm_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
     sregs.cs = code;
     sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
     sregs.fs.base = PUPA_BOOT_TLS;
-    sregs.tr = (struct kvm_segment){.base = PUPA_BOOT_TSS, .limit = PUPA_BOOT_TSS_LIMIT,
-                                    .selector = PUPA_GDT_TSS_SEL, .type = 0xb, .present = 1};
+    sregs.tr = (struct kvm_segment){.base = PUPA_BOOT_TSS,
+                                    .limit = PUPA_BOOT_TSS_LIMIT,
+                                    .selector = PUPA_GDT_TSS_SEL,
+                                    .type = 0xb,
+                                    .present = 1};
     sregs.ldt = (struct kvm_segment){.type = 0x2, .present = 0, .unusable = 1};
     sregs.gdt.base = PUPA_BOOT_GDT;
     sregs.gdt.limit = PUPA_GDT_ENTRIES * 8 - 1;
@@ -196,8 +207,9 @@ static int kvm_run_loop(struct vm *vm)
             struct kvm_regs regs;
             memset(&regs, 0, sizeof(regs));
             ioctl(k->vcpu_fd, KVM_GET_REGS, &regs);
-            vm_fail(vm, "kvm: internal error (suberror %u) at rip 0x%llx: the guest executed "
-                        "something KVM cannot emulate",
+            vm_fail(vm,
+                    "kvm: internal error (suberror %u) at rip 0x%llx: the guest executed "
+                    "something KVM cannot emulate",
                     run->internal.suberror, (unsigned long long)regs.rip);
             if (getenv("PUPA_DEBUG_KVM"))
                 for (unsigned i = 0; i < run->internal.ndata && i < 16; i++)

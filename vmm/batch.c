@@ -55,7 +55,7 @@ struct job {
     char *out;
     size_t out_len;
     bool failed;
-    bool block; /* out is a human block: a blank line separates it from the one before */
+    bool block;  /* out is a human block: a blank line separates it from the one before */
     char *error; /* the job failed as a whole */
     int term_signal;
     bool killed;

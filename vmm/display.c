@@ -200,8 +200,8 @@ static void job_line(struct display *d, struct strbuf *sb, const struct status_j
         if (j->dev[i].eta > eta_max)
             eta_max = j->dev[i].eta;
     }
-    const char *state = j->ndev && j->dev[j->ndev - 1].stage[0] ? j->dev[j->ndev - 1].stage
-                                                                  : "booting";
+    const char *state =
+        j->ndev && j->dev[j->ndev - 1].stage[0] ? j->dev[j->ndev - 1].stage : "booting";
     if (j->finished)
         state = j->failed ? "failed" : j->unsafe ? "UNSAFE" : "done";
     status_fmt_bytes(rate, sizeof(rate), rate_sum);

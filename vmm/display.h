@@ -26,7 +26,7 @@ struct display {
     double min_interval; /* seconds between redraws */
     double last_draw;
     bool dirty;
-    int drawn;           /* bar lines currently on the terminal */
+    int drawn; /* bar lines currently on the terminal */
     bool cursor_hidden;
     uint64_t redraws;
 };

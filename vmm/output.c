@@ -226,8 +226,8 @@ void output_info_human(struct strbuf *out, const struct report *r, const char *f
         }
     }
     if (r->nsnapshots) {
-        sb_printf(out, "Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE",
-                  "VM CLOCK", "ICOUNT");
+        sb_printf(out, "Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE",
+                  "DATE", "VM CLOCK", "ICOUNT");
         for (size_t i = 0; i < r->nsnapshots; i++)
             human_snapshot(&h, &r->snapshots[i]);
     }
@@ -373,15 +373,18 @@ static void json_members(struct json_writer *w, const struct report *r, const st
     }
 }
 
-void output_info_json(struct strbuf *out, const struct report *r, const char *filename,
-                      bool pretty)
+void output_info_json(struct strbuf *out, const struct report *r, const char *filename, bool pretty)
 {
     struct json_writer w;
     struct jmember m[16];
     size_t n = 0;
     char full[FMT_PATH_MAX * 2];
 
-#define ADD(...) m[n++] = (struct jmember){__VA_ARGS__}
+#define ADD(...)                                                                                   \
+    m[n++] = (struct jmember)                                                                      \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
     if (r->nsnapshots)
         ADD("snapshots", J_SNAPSHOTS, NULL, 0, 0, false);
     ADD("virtual-size", J_UINT, NULL, 0, r->virtual_size, false);

@@ -210,8 +210,7 @@ static bool feed_error(struct report *r, const pupa_ErrorMessage *m)
         else
             snprintf(buf, sizeof(buf), "%s failed on %s at sector %llu (status %u)",
                      m->operation[0] ? m->operation : "operation",
-                     m->device[0] ? m->device : "device", (unsigned long long)m->sector,
-                     m->status);
+                     m->device[0] ? m->device : "device", (unsigned long long)m->sector, m->status);
         r->error = xstrdup(buf);
         r->error_status = m->status;
     }

@@ -9,12 +9,12 @@
 #include "pupa/protocol.h"
 
 /* Limits on what a (possibly hostile) guest can make the VMM hold. */
-#define REPORT_MAX_NODES 400000 /* qcow2 allows 65535 bitmaps of 6 nodes each */
-#define REPORT_MAX_BYTES (64u << 20) /* everything a report may hold */
-#define REPORT_MAX_DEPTH 16
+#define REPORT_MAX_NODES     400000      /* qcow2 allows 65535 bitmaps of 6 nodes each */
+#define REPORT_MAX_BYTES     (64u << 20) /* everything a report may hold */
+#define REPORT_MAX_DEPTH     16
 #define REPORT_MAX_SNAPSHOTS 70000
-#define REPORT_MAX_FINDINGS 256
-#define REPORT_MAX_ERRORS 64
+#define REPORT_MAX_FINDINGS  256
+#define REPORT_MAX_ERRORS    64
 
 enum report_kind {
     REPORT_STRING = pupa_NodeKind_NODE_STRING,
@@ -72,7 +72,7 @@ struct report {
     bool complete;
     bool success;
     uint64_t count;
-    char *error;   /* first ErrorMessage text (or formatted fields), NULL = none */
+    char *error;           /* first ErrorMessage text (or formatted fields), NULL = none */
     uint32_t error_status; /* its status (info: PUPA_INFO_ERROR_*) */
     size_t nerrors;
     /* set when the guest broke the rules (out of order, over a limit, ...) */

@@ -14,15 +14,15 @@ enum {
     UART_MSR = 6,
     UART_SCR = 7,
 };
-#define LCR_DLAB 0x80
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_DCD 0x80
+#define LCR_DLAB   0x80
+#define LSR_DR     0x01
+#define LSR_THRE   0x20
+#define LSR_TEMT   0x40
+#define MSR_CTS    0x10
+#define MSR_DSR    0x20
+#define MSR_DCD    0x80
 #define IIR_NO_INT 0x01
-#define IIR_FIFO 0xc0
+#define IIR_FIFO   0xc0
 #define FCR_ENABLE 0x01
 
 void serial_init(struct serial *s, const char *name, serial_tx_fn tx, void *tx_ctx)
@@ -171,7 +171,9 @@ static void bulk_io(void *opaque, uint16_t offset, uint8_t *data, uint32_t size,
     memcpy(&d, dp, sizeof(d));
     d.done = 0;
     d.status = 1;
-    struct serial *s = d.port == PUPA_PORT_COM1 ? b->com1 : d.port == PUPA_PORT_COM2 ? b->com2 : NULL;
+    struct serial *s = d.port == PUPA_PORT_COM1   ? b->com1
+                       : d.port == PUPA_PORT_COM2 ? b->com2
+                                                  : NULL;
     uint8_t *buf = d.len <= PUPA_BULK_MAX ? vm_gpa(b->vm, d.buf, d.len) : NULL;
     if (s && buf) {
         b->transfers++;

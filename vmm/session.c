@@ -174,8 +174,8 @@ int session_run(const struct session_opts *o, struct session_result *r)
     serial_attach(&com2, &s->vm, PUPA_PORT_COM2);
     serial_bulk_attach(&bulk, &s->vm, &com1, &com2);
     for (int i = 0; i < o->ndisks && i < PUPA_MAX_DEVICES; i++) {
-        blk[i] = virtio_blk_create(&s->vm, i, o->disks[i].fd, o->disks[i].size,
-                                   o->disks[i].sector_size);
+        blk[i] =
+            virtio_blk_create(&s->vm, i, o->disks[i].fd, o->disks[i].size, o->disks[i].sector_size);
     }
 
     if (vm_load_guest(&s->vm, o->elf, o->elf_len) != 0) {

@@ -9,7 +9,7 @@
 #include "pupa/protocol.h"
 #include "vm.h"
 
-#define SESSION_LOG_TAIL 8192
+#define SESSION_LOG_TAIL       8192
 #define SESSION_LOG_STREAM_CAP (16u * 1024 * 1024)
 
 struct session_disk {
@@ -25,8 +25,8 @@ struct session_opts {
     double timeout_s;
     const uint8_t *elf;
     size_t elf_len;
-    pupa_VmmConfig *config;       /* sent on COM1 before the guest starts */
-    struct session_disk *disks;   /* in VmmConfig.devices order */
+    pupa_VmmConfig *config;     /* sent on COM1 before the guest starts */
+    struct session_disk *disks; /* in VmmConfig.devices order */
     int ndisks;
     /* every guest frame, in order */
     void (*on_message)(void *ctx, const pupa_GuestMessage *m);
@@ -48,7 +48,7 @@ struct session_result {
     char error[640]; /* one line: why the guest failed; "" when it exited 0 */
     uint64_t exits;
     uint64_t frames;
-    uint64_t bytes_read;   /* by the virtio-blk devices */
+    uint64_t bytes_read; /* by the virtio-blk devices */
     uint64_t blk_requests, blk_notifies, blk_errors;
     double setup_s, run_s; /* VM creation + load, and boot to exit */
     uint64_t peak_rss_kib; /* of the process that ran the guest (filled by the worker) */

@@ -73,8 +73,9 @@ bool status_job_frame(struct status_job *j, const pupa_GuestMessage *m, double n
         if (e->message[0])
             PUPA_STRLCPY(j->last_error, e->message);
         else
-            snprintf(j->last_error, sizeof(j->last_error), "%s: %s failed at sector %llu (status %u)",
-                     e->device, e->operation, (unsigned long long)e->sector, e->status);
+            snprintf(j->last_error, sizeof(j->last_error),
+                     "%s: %s failed at sector %llu (status %u)", e->device, e->operation,
+                     (unsigned long long)e->sector, e->status);
         return true;
     }
     case pupa_GuestMessage_info_result_tag:

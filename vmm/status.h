@@ -13,20 +13,20 @@
 struct status_dev {
     char name[33];
     char stage[33];
-    uint64_t bytes;           /* capacity */
-    uint64_t current, total;  /* progress */
+    uint64_t bytes;          /* capacity */
+    uint64_t current, total; /* progress */
     uint32_t percent;
-    double rate;              /* bytes per second, smoothed */
-    double eta;               /* seconds, < 0 unknown */
-    double t_first, t_last;   /* first and last progress */
+    double rate;            /* bytes per second, smoothed */
+    double eta;             /* seconds, < 0 unknown */
+    double t_first, t_last; /* first and last progress */
     uint64_t c_last;
     bool done;
 };
 
 struct status_job {
-    char label[256];   /* the image (or images) this guest works on */
+    char label[256]; /* the image (or images) this guest works on */
     char operation[33];
-    char format[33];   /* info: from the result */
+    char format[33]; /* info: from the result */
     int ndev;
     struct status_dev dev[PUPA_MAX_DEVICES];
     double t_start, t_end;
@@ -44,6 +44,6 @@ double status_job_fraction(const struct status_job *j);
 
 /* Human-friendly formatting helpers. */
 void status_fmt_bytes(char *buf, size_t cap, double bytes); /* "12.3 MiB" */
-void status_fmt_eta(char *buf, size_t cap, double seconds);  /* "1m05s", "--" */
+void status_fmt_eta(char *buf, size_t cap, double seconds); /* "1m05s", "--" */
 
 #endif

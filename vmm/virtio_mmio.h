@@ -9,7 +9,6 @@
 #include "pupa/virtio.h"
 #include "vm.h"
 
-
 struct virtq {
     uint32_t num; /* 0 until the driver sets it */
     bool ready;

@@ -201,12 +201,28 @@ static void unknown_access(struct vm *vm, const char *what, uint64_t addr, uint3
 }
 
 static const char *const exception_names[32] = {
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-    "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
-    "coprocessor segment overrun", "#TS invalid TSS", "#NP segment not present",
-    "#SS stack fault", "#GP general protection", "#PF page fault", NULL,
-    "#MF x87 floating point", "#AC alignment check", "#MC machine check",
-    "#XM SIMD floating point", "#VE virtualization", "#CP control protection",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound range",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor segment overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    NULL,
+    "#MF x87 floating point",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD floating point",
+    "#VE virtualization",
+    "#CP control protection",
 };
 
 const char *vm_exception_name(unsigned vector)
@@ -342,9 +358,9 @@ int vm_run(struct vm *vm, double timeout_s)
             have_timer = true;
             vm->deadline_ns = now_ns() + (uint64_t)(timeout_s * 1e9);
             /* fire at the deadline, then every 50 ms in case a kick is missed */
-            struct itimerspec its = {{0, 50000000}, {(time_t)timeout_s,
-                                                     (long)((timeout_s - (double)(time_t)timeout_s) *
-                                                            1e9)}};
+            struct itimerspec its = {
+                {0, 50000000},
+                {(time_t)timeout_s, (long)((timeout_s - (double)(time_t)timeout_s) * 1e9)}};
             if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
                 its.it_value.tv_nsec = 1;
             timer_settime(timer, 0, &its, NULL);

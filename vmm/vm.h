@@ -34,7 +34,7 @@ struct vm_mmio_dev {
     void (*io)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 };
 
-#define VM_MAX_PIO 8
+#define VM_MAX_PIO  8
 #define VM_MAX_MMIO PUPA_MAX_DEVICES
 
 struct vm {

@@ -4,10 +4,10 @@
 #include "format.h"
 
 #define BOCHS_HEADER_SIZE 512
-#define BOCHS_VERSION 0x00020000u
-#define BOCHS_V1 0x00010000u
+#define BOCHS_VERSION     0x00020000u
+#define BOCHS_V1          0x00010000u
 #define BOCHS_CATALOG_MAX 0x100000u /* qemu: enough for the largest bximage image (~8 TB) */
-#define BOCHS_EXTENT_MAX 0x800000u
+#define BOCHS_EXTENT_MAX  0x800000u
 #define BOCHS_UNALLOCATED 0xffffffffu
 
 /* qemu compares the fixed-size fields with strcmp: the text plus its NUL must match. */
@@ -44,8 +44,8 @@ static int bochs_check_catalog(const struct fmt_io *io, struct fmt_info *info, u
     if (in_file > catalog)
         in_file = catalog;
     for (uint64_t done = 0; done < in_file;) {
-        size_t n = in_file - done < sizeof(chunk) / 4 ? (size_t)(in_file - done)
-                                                       : sizeof(chunk) / 4;
+        size_t n =
+            in_file - done < sizeof(chunk) / 4 ? (size_t)(in_file - done) : sizeof(chunk) / 4;
         if (fmt_read(io, info, cat_off + done * 4, chunk, n * 4) != 0)
             return -1;
         for (size_t i = 0; i < n; i++) {
@@ -95,8 +95,9 @@ static int bochs_open(const struct fmt_io *io, struct fmt_info *info)
     info->virtual_size = total_sectors * 512;
 
     if ((uint64_t)header + (uint64_t)catalog * 4 > io->size)
-        fmt_finding(info, "out-of-range", "the catalog (%u entries at offset %u) extends past "
-                                          "the end of the file",
+        fmt_finding(info, "out-of-range",
+                    "the catalog (%u entries at offset %u) extends past "
+                    "the end of the file",
                     catalog, header);
     /* qemu's arithmetic: 32-bit data offset, bitmap and extent rounded up to sectors */
     uint32_t data_offset = header + catalog * 4;

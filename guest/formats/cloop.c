@@ -3,7 +3,7 @@
 
 #include "format.h"
 
-#define CLOOP_MAX_BLOCK_SIZE (64u * 1024 * 1024)
+#define CLOOP_MAX_BLOCK_SIZE   (64u * 1024 * 1024)
 #define CLOOP_MAX_OFFSETS_SIZE (512u * 1024 * 1024)
 
 static const char cloop_magic[] = "#!/bin/sh\n"
@@ -50,19 +50,21 @@ static int cloop_open(const struct fmt_io *io, struct fmt_info *info)
     if (in_file > entries)
         in_file = entries;
     for (uint64_t done = 0; done < in_file;) {
-        size_t n = in_file - done < sizeof(chunk) / 8 ? (size_t)(in_file - done)
-                                                       : sizeof(chunk) / 8;
+        size_t n =
+            in_file - done < sizeof(chunk) / 8 ? (size_t)(in_file - done) : sizeof(chunk) / 8;
         if (fmt_read(io, info, 136 + done * 8, chunk, n * 8) != 0)
             return -1;
         for (size_t i = 0; i < n; i++) {
             uint64_t off = fmt_be64(chunk + i * 8), idx = done + i;
             if (idx > 0 && off < prev)
-                return fmt_fail(info, "offsets not monotonically increasing at index %u, image "
-                                      "file is corrupt",
+                return fmt_fail(info,
+                                "offsets not monotonically increasing at index %u, image "
+                                "file is corrupt",
                                 (uint32_t)idx);
             if (idx > 0 && off - prev > 2ull * CLOOP_MAX_BLOCK_SIZE)
-                return fmt_fail(info, "invalid compressed block size at index %u, image file "
-                                      "is corrupt",
+                return fmt_fail(info,
+                                "invalid compressed block size at index %u, image file "
+                                "is corrupt",
                                 (uint32_t)idx);
             prev = off;
         }
@@ -71,11 +73,13 @@ static int cloop_open(const struct fmt_io *io, struct fmt_info *info)
     if (in_file < entries) {
         /* the rest reads as zeros: fine only if everything so far was zero too */
         if (in_file > 0 && prev > 0)
-            return fmt_fail(info, "offsets not monotonically increasing at index %u, image "
-                                  "file is corrupt",
+            return fmt_fail(info,
+                            "offsets not monotonically increasing at index %u, image "
+                            "file is corrupt",
                             (uint32_t)in_file);
-        fmt_finding(info, "out-of-range", "the offsets table (%llu entries) extends past the "
-                                          "end of the file",
+        fmt_finding(info, "out-of-range",
+                    "the offsets table (%llu entries) extends past the "
+                    "end of the file",
                     (unsigned long long)entries);
     } else if (prev > io->size) {
         fmt_finding(info, "out-of-range",

@@ -3,12 +3,12 @@
 
 #include "format.h"
 
-#define DMG_LENGTHS_MAX (64u * 1024 * 1024)
+#define DMG_LENGTHS_MAX      (64u * 1024 * 1024)
 #define DMG_SECTORCOUNTS_MAX (DMG_LENGTHS_MAX / 512)
-#define DMG_XML_MAX (16u * 1024 * 1024)
-#define DMG_REQUEST_MAX 0x7ffffe00u
-#define DMG_MAX_LENGTH (((uint64_t)INT64_MAX) & ~(uint64_t)((1u << 30) - 1))
-#define DMG_MISH 0x6d697368u /* "mish" */
+#define DMG_XML_MAX          (16u * 1024 * 1024)
+#define DMG_REQUEST_MAX      0x7ffffe00u
+#define DMG_MAX_LENGTH       (((uint64_t)INT64_MAX) & ~(uint64_t)((1u << 30) - 1))
+#define DMG_MISH             0x6d697368u /* "mish" */
 
 enum { UDZE = 0, UDRW = 1, UDIG = 2, UDZO = 0x80000005u };
 
@@ -40,8 +40,8 @@ static int win_get(struct win *w, uint64_t off, uint8_t *c)
             *c = 0;
             return 0;
         }
-        size_t n = w->io->size - off < sizeof(w->buf) ? (size_t)(w->io->size - off)
-                                                      : sizeof(w->buf);
+        size_t n =
+            w->io->size - off < sizeof(w->buf) ? (size_t)(w->io->size - off) : sizeof(w->buf);
         if (fmt_read(w->io, w->info, off, w->buf, n) != 0)
             return -1;
         w->base = off;

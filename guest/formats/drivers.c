@@ -19,6 +19,6 @@ extern const struct fmt_driver fmt_raw, fmt_qcow2, fmt_qcow, fmt_qed, fmt_vmdk, 
  *     file name): dmg wins.
  * raw scores 1 and is the fallback. */
 const struct fmt_driver *const fmt_drivers[] = {
-    &fmt_qed, &fmt_parallels, &fmt_vdi,   &fmt_qcow2, &fmt_qcow,  &fmt_vmdk, &fmt_vpc,
-    &fmt_vhdx, &fmt_luks,     &fmt_bochs, &fmt_dmg,   &fmt_cloop, &fmt_raw,  NULL,
+    &fmt_qed,  &fmt_parallels, &fmt_vdi,   &fmt_qcow2, &fmt_qcow,  &fmt_vmdk, &fmt_vpc,
+    &fmt_vhdx, &fmt_luks,      &fmt_bochs, &fmt_dmg,   &fmt_cloop, &fmt_raw,  NULL,
 };

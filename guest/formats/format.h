@@ -14,9 +14,9 @@
 
 /* qemu reads this many bytes from offset 0 to probe a format. */
 #define FMT_PROBE_SIZE 2048
-#define FMT_PATH_MAX 4097 /* 4096 bytes + NUL, like the protocol's string fields */
-#define FMT_NAME_MAX 32
-#define FMT_ERROR_MAX 4097 /* the protocol's error message limit (qemu quotes long names) */
+#define FMT_PATH_MAX   4097 /* 4096 bytes + NUL, like the protocol's string fields */
+#define FMT_NAME_MAX   32
+#define FMT_ERROR_MAX  4097 /* the protocol's error message limit (qemu quotes long names) */
 
 struct fmt_io {
     void *ctx;
@@ -52,26 +52,26 @@ struct fmt_sink {
     void *ctx;
     /* One node of the format-specific tree, in pre-order. key is NULL/"" for
      * list elements; DICT and LIST open a container that FMT_NODE_END closes. */
-    void (*node)(void *ctx, enum fmt_node_kind kind, const char *key, const char *str,
-                 int64_t i, uint64_t u, bool b);
+    void (*node)(void *ctx, enum fmt_node_kind kind, const char *key, const char *str, int64_t i,
+                 uint64_t u, bool b);
     void (*snapshot)(void *ctx, const struct fmt_snapshot *sn);
     void (*finding)(void *ctx, const char *check, const char *detail);
 };
 
 struct fmt_info {
-    char format[FMT_NAME_MAX];   /* qemu driver name: "qcow2", "vpc", ... */
-    uint32_t version;            /* format version where it has one, else 0 */
-    uint64_t virtual_size;       /* bytes, as qemu-img reports it */
-    uint32_t cluster_size;       /* 0: qemu-img prints no cluster size */
-    uint32_t flags;              /* PUPA_INFO_F_* (pupa/abi.h) */
+    char format[FMT_NAME_MAX];         /* qemu driver name: "qcow2", "vpc", ... */
+    uint32_t version;                  /* format version where it has one, else 0 */
+    uint64_t virtual_size;             /* bytes, as qemu-img reports it */
+    uint32_t cluster_size;             /* 0: qemu-img prints no cluster size */
+    uint32_t flags;                    /* PUPA_INFO_F_* (pupa/abi.h) */
     char backing_file[FMT_PATH_MAX];   /* "" = none */
     char backing_format[FMT_PATH_MAX]; /* "" = not recorded */
     char data_file[FMT_PATH_MAX];      /* "" = none */
     char specific_type[FMT_NAME_MAX];  /* "" = no format-specific information */
     uint32_t snapshot_count;
     struct fmt_sink *sink;
-    char error[FMT_ERROR_MAX];   /* reason when open fails, qemu's wording */
-    bool error_whole;            /* error is the whole line: no "Could not open 'F': " */
+    char error[FMT_ERROR_MAX]; /* reason when open fails, qemu's wording */
+    bool error_whole;          /* error is the whole line: no "Could not open 'F': " */
 };
 
 struct fmt_driver {

@@ -5,15 +5,15 @@
 #include "luks.h"
 #include "pupa/abi.h"
 
-#define LUKS_HDR_SIZE 592
-#define LUKS_SLOTS 8
-#define LUKS_SLOT_BASE 208 /* offset of key slot 0 in the header */
-#define LUKS_SLOT_SIZE 48
-#define LUKS_STRIPES 4000
-#define LUKS_SECTOR 512u
+#define LUKS_HDR_SIZE        592
+#define LUKS_SLOTS           8
+#define LUKS_SLOT_BASE       208 /* offset of key slot 0 in the header */
+#define LUKS_SLOT_SIZE       48
+#define LUKS_STRIPES         4000
+#define LUKS_SECTOR          512u
 #define LUKS_KEY_SLOT_OFFSET 4096u
-#define LUKS_SLOT_DISABLED 0x0000DEADu
-#define LUKS_SLOT_ENABLED 0x00AC71F3u
+#define LUKS_SLOT_DISABLED   0x0000DEADu
+#define LUKS_SLOT_ENABLED    0x00AC71F3u
 
 static const uint8_t luks_magic[6] = {'L', 'U', 'K', 'S', 0xBA, 0xBE};
 
@@ -171,8 +171,8 @@ static int luks_parse(const uint8_t *h, struct luks_hdr *l, struct fmt_info *inf
         break;
     }
     if (c < 0)
-        return fmt_fail(info, "Algorithm '%s' with key size %d bytes not supported",
-                        l->cipher_name, (int)kb);
+        return fmt_fail(info, "Algorithm '%s' with key size %d bytes not supported", l->cipher_name,
+                        (int)kb);
     int hs = hash_lookup(l->hash_spec);
     if (hs < 0)
         return fmt_fail(info, "Hash algorithm '%s' not supported", l->hash_spec);

@@ -4,17 +4,17 @@
 #include "format.h"
 #include "pupa/abi.h"
 
-#define PRL_MAGIC "WithoutFreeSpace"
-#define PRL_MAGIC2 "WithouFreSpacExt"
-#define PRL_VERSION 2
-#define PRL_HEADER_SIZE 64u
-#define PRL_REQUEST_MAX 0x7ffffe00u /* qemu's largest single read (INT_MAX, 512-aligned) */
-#define PRL_MEM_ALIGN 4096u         /* the file layer's preferred buffer alignment */
+#define PRL_MAGIC              "WithoutFreeSpace"
+#define PRL_MAGIC2             "WithouFreSpacExt"
+#define PRL_VERSION            2
+#define PRL_HEADER_SIZE        64u
+#define PRL_REQUEST_MAX        0x7ffffe00u /* qemu's largest single read (INT_MAX, 512-aligned) */
+#define PRL_MEM_ALIGN          4096u       /* the file layer's preferred buffer alignment */
 /* qemu's BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB */
-#define PRL_MAX_LENGTH (((uint64_t)INT64_MAX) & ~(uint64_t)((1u << 30) - 1))
-#define PRL_EXT_MAGIC 0xAB234CEF23DCEA87ull
+#define PRL_MAX_LENGTH         (((uint64_t)INT64_MAX) & ~(uint64_t)((1u << 30) - 1))
+#define PRL_EXT_MAGIC          0xAB234CEF23DCEA87ull
 #define PRL_DIRTY_BITMAP_MAGIC 0x20385FAE252CB34Aull
-#define PRL_MAX_BITMAPS 64 /* pupa's bound for duplicate-name detection */
+#define PRL_MAX_BITMAPS        64 /* pupa's bound for duplicate-name detection */
 
 static int parallels_probe(const uint8_t *buf, size_t len, const char *filename)
 {
@@ -37,21 +37,19 @@ struct md5 {
 };
 
 static const uint32_t md5_k[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
-    0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
-    0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
-    0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
-    0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
-    0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-    0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
-    0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-    0xeb86d391,
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 };
 static const uint8_t md5_r[64] = {
-    7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9,  14, 20, 5, 9,
-    14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-    4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    7,  12, 17, 22, 7,  12, 17, 22, 7,  12, 17, 22, 7,  12, 17, 22, 5,  9,  14, 20, 5,  9,
+    14, 20, 5,  9,  14, 20, 5,  9,  14, 20, 4,  11, 16, 23, 4,  11, 16, 23, 4,  11, 16, 23,
+    4,  11, 16, 23, 6,  10, 15, 21, 6,  10, 15, 21, 6,  10, 15, 21, 6,  10, 15, 21,
 };
 
 static void md5_block(struct md5 *m, const uint8_t *p)
@@ -171,8 +169,9 @@ static int prl_bitmap(const struct fmt_io *io, struct fmt_info *info, const stru
     if ((uint64_t)l1_size * 8 > data_size - sizeof(bf))
         return fmt_fail(info, "Bitmaps feature corrupted: l1 table exceeds extension data_size");
     if (granularity < 512 || (granularity & (granularity - 1)))
-        return fmt_fail(info, "parallels: invalid dirty bitmap granularity %u (qemu-img 7.2 "
-                              "aborts on this image)",
+        return fmt_fail(info,
+                        "parallels: invalid dirty bitmap granularity %u (qemu-img 7.2 "
+                        "aborts on this image)",
                         granularity);
     for (int i = 0; i < *nids; i++) {
         if (memcmp(ids[i], bf + 8, 16) == 0) {
@@ -310,8 +309,8 @@ static int prl_check_bat(const struct fmt_io *io, struct fmt_info *info, const s
     if (in_file > p->bat_size)
         in_file = p->bat_size;
     for (uint64_t done = 0; done < in_file;) {
-        size_t n = in_file - done < sizeof(chunk) / 4 ? (size_t)(in_file - done)
-                                                       : sizeof(chunk) / 4;
+        size_t n =
+            in_file - done < sizeof(chunk) / 4 ? (size_t)(in_file - done) : sizeof(chunk) / 4;
         if (fmt_read(io, info, PRL_HEADER_SIZE + done * 4, chunk, n * 4) != 0)
             return -1;
         for (size_t i = 0; i < n; i++) {
@@ -388,8 +387,7 @@ static int parallels_open(const struct fmt_io *io, struct fmt_info *info)
         fmt_finding(info, "out-of-range",
                     "the catalog (%u entries) extends past the end of the file", p.bat_size);
     if ((uint64_t)p.bat_size * p.cluster_size < bytes)
-        fmt_finding(info, "out-of-range",
-                    "the catalog covers %llu bytes of the %llu-byte disk",
+        fmt_finding(info, "out-of-range", "the catalog covers %llu bytes of the %llu-byte disk",
                     (unsigned long long)((uint64_t)p.bat_size * p.cluster_size),
                     (unsigned long long)bytes);
     return prl_check_bat(io, info, &p, multiplier);

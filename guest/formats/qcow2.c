@@ -72,7 +72,7 @@
  * never be backed by the image file. */
 #define ABSURD_VIRTUAL_SIZE  (1ull << 56)
 /* An L1 table larger than this and than twice the need is out of range. */
-#define L1_SLACK_BYTES (1ull << 20)
+#define L1_SLACK_BYTES       (1ull << 20)
 /* Bitmap tables read to validate them, at most (the rest is assumed valid). */
 #define BITMAP_TABLE_BUDGET  (64ull << 20)
 /* Bitmap names remembered to detect duplicates the way qemu does. */

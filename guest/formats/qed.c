@@ -4,15 +4,15 @@
 #include "format.h"
 #include "pupa/abi.h"
 
-#define QED_MAGIC 0x00444551u /* "QED\0" little endian */
-#define QED_F_BACKING_FILE 0x01u
+#define QED_MAGIC                     0x00444551u /* "QED\0" little endian */
+#define QED_F_BACKING_FILE            0x01u
 #define QED_F_BACKING_FORMAT_NO_PROBE 0x04u
-#define QED_FEATURE_MASK 0x07u
-#define QED_MIN_CLUSTER_SIZE 4096u
-#define QED_MAX_CLUSTER_SIZE (64u * 1024 * 1024)
-#define QED_MIN_TABLE_SIZE 1u
-#define QED_MAX_TABLE_SIZE 16u
-#define QED_PATH_BUF 4096u /* qemu's backing file name buffer (PATH_MAX) */
+#define QED_FEATURE_MASK              0x07u
+#define QED_MIN_CLUSTER_SIZE          4096u
+#define QED_MAX_CLUSTER_SIZE          (64u * 1024 * 1024)
+#define QED_MIN_TABLE_SIZE            1u
+#define QED_MAX_TABLE_SIZE            16u
+#define QED_PATH_BUF                  4096u /* qemu's backing file name buffer (PATH_MAX) */
 
 struct qed_header {
     uint32_t cluster_size, table_size, header_size;
@@ -53,8 +53,7 @@ static bool table_offset_ok(const struct qed_header *q, uint64_t off)
 }
 
 /* L1 entries are L2 table offsets; qemu validates them only when it reads through them. */
-static int qed_check_l1(const struct qed_header *q, const struct fmt_io *io,
-                        struct fmt_info *info)
+static int qed_check_l1(const struct qed_header *q, const struct fmt_io *io, struct fmt_info *info)
 {
     uint8_t chunk[16384];
     uint64_t entries = (uint64_t)q->cluster_size * q->table_size / 8;

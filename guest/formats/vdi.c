@@ -4,25 +4,25 @@
 #include "format.h"
 #include "pupa/abi.h"
 
-#define VDI_SIGNATURE 0xbeda107fu
-#define VDI_VERSION_1_1 0x00010001u
-#define VDI_SECTOR 512u
-#define VDI_BLOCK 1048576u
+#define VDI_SIGNATURE       0xbeda107fu
+#define VDI_VERSION_1_1     0x00010001u
+#define VDI_SECTOR          512u
+#define VDI_BLOCK           1048576u
 /* qemu's limits: the block map must fit an int-sized allocation */
-#define VDI_BLOCKS_MAX 0x1fffff80u
-#define VDI_DISK_SIZE_MAX ((uint64_t)VDI_BLOCKS_MAX * VDI_BLOCK)
+#define VDI_BLOCKS_MAX      0x1fffff80u
+#define VDI_DISK_SIZE_MAX   ((uint64_t)VDI_BLOCKS_MAX * VDI_BLOCK)
 #define VDI_UNALLOCATED_MIN 0xfffffffeu /* 0xfffffffe discarded, 0xffffffff unallocated */
 
 /* Header offsets (all little endian). */
-#define H_SIGNATURE 0x40
-#define H_VERSION 0x44
+#define H_SIGNATURE   0x40
+#define H_VERSION     0x44
 #define H_OFFSET_BMAP 0x154
 #define H_OFFSET_DATA 0x158
 #define H_SECTOR_SIZE 0x168
-#define H_DISK_SIZE 0x170
-#define H_BLOCK_SIZE 0x178
-#define H_BLOCKS 0x180
-#define H_UUID_LINK 0x1a8
+#define H_DISK_SIZE   0x170
+#define H_BLOCK_SIZE  0x178
+#define H_BLOCKS      0x180
+#define H_UUID_LINK   0x1a8
 #define H_UUID_PARENT 0x1b8
 
 static int vdi_probe(const uint8_t *buf, size_t len, const char *filename)
@@ -149,11 +149,10 @@ static int vdi_open(const struct fmt_io *io, struct fmt_info *info)
     if (bmap_bytes && offset_bmap < VDI_SECTOR)
         fmt_finding(info, "out-of-range", "the block map (offset %u) overlaps the header",
                     offset_bmap);
-    if (offset_data < VDI_SECTOR || (bmap_bytes && offset_data < bmap_end &&
-                                     (uint64_t)offset_data + room > offset_bmap))
+    if (offset_data < VDI_SECTOR ||
+        (bmap_bytes && offset_data < bmap_end && (uint64_t)offset_data + room > offset_bmap))
         fmt_finding(info, "out-of-range",
-                    "the data area (offset %u) overlaps the header or the block map",
-                    offset_data);
+                    "the data area (offset %u) overlaps the header or the block map", offset_data);
     return vdi_check_bmap(io, info, offset_bmap, blocks, offset_data);
 }
 

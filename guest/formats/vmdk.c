@@ -1,25 +1,26 @@
-/* vmdk.c: VMware vmdk images (VMDK4 sparse, stream-optimized, COWD, descriptor files) as qemu 7.2 reads them. */
+/* vmdk.c: VMware vmdk images (VMDK4 sparse, stream-optimized, COWD, descriptor files) as qemu 7.2
+ * reads them. */
 #include <stdio.h>
 #include <string.h>
 
 #include "format.h"
 #include "pupa/abi.h"
 
-#define VMDK3_MAGIC 0x434f5744u /* "COWD" */
-#define VMDK4_MAGIC 0x4b444d56u /* "KDMV" */
-#define VMDK4_FLAG_RGD (1u << 1)
+#define VMDK3_MAGIC               0x434f5744u /* "COWD" */
+#define VMDK4_MAGIC               0x4b444d56u /* "KDMV" */
+#define VMDK4_FLAG_RGD            (1u << 1)
 #define VMDK4_COMPRESSION_DEFLATE 1
-#define VMDK4_GD_AT_END UINT64_MAX
-#define VMDK_SECTOR 512u
-#define VMDK_DESC_SIZE 10240u             /* qemu reads CID and parent hint from this much */
-#define VMDK_DESC_MAX ((1u << 20) - 1)    /* qemu's cap on a descriptor it parses */
-#define VMDK_MAX_GRANULARITY 0x200000u    /* sectors: qemu refuses larger grains */
-#define VMDK_MAX_L1 (32u * 1024 * 1024)   /* qemu refuses larger grain directories */
-#define VMDK_EXTENT_MAX_SECTORS (1ull << 32) /* 2 TiB: the format's own limit */
-#define VMDK_FINDINGS_MAX 64              /* external-extent findings listed one by one */
-#define VMDK_LIST_MAX 4000                /* extents listed (the report takes 20000 nodes) */
+#define VMDK4_GD_AT_END           UINT64_MAX
+#define VMDK_SECTOR               512u
+#define VMDK_DESC_SIZE            10240u /* qemu reads CID and parent hint from this much */
+#define VMDK_DESC_MAX             ((1u << 20) - 1)    /* qemu's cap on a descriptor it parses */
+#define VMDK_MAX_GRANULARITY      0x200000u           /* sectors: qemu refuses larger grains */
+#define VMDK_MAX_L1               (32u * 1024 * 1024) /* qemu refuses larger grain directories */
+#define VMDK_EXTENT_MAX_SECTORS   (1ull << 32)        /* 2 TiB: the format's own limit */
+#define VMDK_FINDINGS_MAX         64   /* external-extent findings listed one by one */
+#define VMDK_LIST_MAX             4000 /* extents listed (the report takes 20000 nodes) */
 /* qemu's block layer refuses requests that reach past 2^63 - 1 GiB (BDRV_MAX_LENGTH) */
-#define QEMU_MAX_LENGTH (0x7fffffffffffffffull - 0x3fffffffull)
+#define QEMU_MAX_LENGTH           (0x7fffffffffffffffull - 0x3fffffffull)
 
 /* Can qemu's bdrv_pread() serve [off, off+len)? Offsets are int64 there. */
 static bool qemu_read_ok(uint64_t off, uint64_t len)
@@ -162,8 +163,8 @@ static int sc_int64(struct scan *s, int64_t *out)
         return 0;
     if (neg)
         *out = (over || v > (uint64_t)INT64_MAX + 1) ? INT64_MIN
-               : v == (uint64_t)INT64_MAX + 1    ? INT64_MIN
-                                                 : -(int64_t)v;
+               : v == (uint64_t)INT64_MAX + 1        ? INT64_MIN
+                                                     : -(int64_t)v;
     else
         *out = (over || v > (uint64_t)INT64_MAX) ? INT64_MAX : (int64_t)v;
     return 1;

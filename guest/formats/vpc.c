@@ -4,25 +4,25 @@
 #include "format.h"
 #include "pupa/abi.h"
 
-#define VPC_SECTOR 512u
-#define VHD_FIXED 2u
-#define VHD_MAX_SECTORS 0xff000000ull                 /* 2040 GiB */
-#define VHD_MAX_GEOMETRY (65535ull * 16 * 255)        /* CHS that means "use current_size" */
-#define QEMU_MAX_LENGTH (0x7fffffffffffffffull - 0x3fffffffull) /* BDRV_MAX_LENGTH */
+#define VPC_SECTOR       512u
+#define VHD_FIXED        2u
+#define VHD_MAX_SECTORS  0xff000000ull         /* 2040 GiB */
+#define VHD_MAX_GEOMETRY (65535ull * 16 * 255) /* CHS that means "use current_size" */
+#define QEMU_MAX_LENGTH  (0x7fffffffffffffffull - 0x3fffffffull) /* BDRV_MAX_LENGTH */
 
 /* footer field offsets (big-endian) */
-#define F_DATA_OFFSET 16
-#define F_CREATOR_APP 28
+#define F_DATA_OFFSET  16
+#define F_CREATOR_APP  28
 #define F_CURRENT_SIZE 48
-#define F_CYLS 56
-#define F_HEADS 58
-#define F_SECS 59
-#define F_TYPE 60
-#define F_CHECKSUM 64
+#define F_CYLS         56
+#define F_HEADS        58
+#define F_SECS         59
+#define F_TYPE         60
+#define F_CHECKSUM     64
 /* dynamic disk header */
 #define D_TABLE_OFFSET 16
-#define D_MAX_ENTRIES 28
-#define D_BLOCK_SIZE 32
+#define D_MAX_ENTRIES  28
+#define D_BLOCK_SIZE   32
 
 static bool qemu_read_ok(uint64_t off, uint64_t len)
 {

@@ -37,8 +37,8 @@ static void blocks_portable(uint32_t h[8], const uint8_t *p, size_t n)
         }
         uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
         for (int i = 0; i < 64; i++) {
-            uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] +
-                          w[i];
+            uint32_t t1 =
+                hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
             uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
             hh = g;
             g = f;
@@ -64,15 +64,15 @@ static void blocks_portable(uint32_t h[8], const uint8_t *p, size_t n)
 /* The SHA-NI round structure (Intel's white paper): state kept as ABEF/CDGH,
  * four rounds per sha256rnds2 pair, message schedule with msg1/msg2. */
 __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_shani(uint32_t h[8],
-                                                                      const uint8_t *p, size_t n)
+                                                                     const uint8_t *p, size_t n)
 {
     const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
     __m128i tmp = _mm_loadu_si128((const __m128i *)&h[0]);
     __m128i st1 = _mm_loadu_si128((const __m128i *)&h[4]);
-    tmp = _mm_shuffle_epi32(tmp, 0xb1);        /* CDAB */
-    st1 = _mm_shuffle_epi32(st1, 0x1b);        /* EFGH */
+    tmp = _mm_shuffle_epi32(tmp, 0xb1);         /* CDAB */
+    st1 = _mm_shuffle_epi32(st1, 0x1b);         /* EFGH */
     __m128i st0 = _mm_alignr_epi8(tmp, st1, 8); /* ABEF */
-    st1 = _mm_blend_epi16(st1, tmp, 0xf0);     /* CDGH */
+    st1 = _mm_blend_epi16(st1, tmp, 0xf0);      /* CDGH */
 
     while (n--) {
         __m128i save0 = st0, save1 = st1;
@@ -95,10 +95,10 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_shani(uint32_t h[
         st1 = _mm_add_epi32(st1, save1);
         p += 64;
     }
-    tmp = _mm_shuffle_epi32(st0, 0x1b);       /* FEBA */
-    st1 = _mm_shuffle_epi32(st1, 0xb1);       /* DCHG */
-    st0 = _mm_blend_epi16(tmp, st1, 0xf0);    /* DCBA */
-    st1 = _mm_alignr_epi8(st1, tmp, 8);       /* ABEF -> HGFE */
+    tmp = _mm_shuffle_epi32(st0, 0x1b);    /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xb1);    /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xf0); /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);    /* ABEF -> HGFE */
     _mm_storeu_si128((__m128i *)&h[0], st0);
     _mm_storeu_si128((__m128i *)&h[4], st1);
 }

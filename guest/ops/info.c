@@ -12,8 +12,8 @@ struct info_ctx {
     pupa_GuestMessage msg; /* large (strings of 4 KiB): keep it off the stack */
 };
 
-static void sink_node(void *c, enum fmt_node_kind kind, const char *key, const char *str,
-                      int64_t i, uint64_t u, bool b)
+static void sink_node(void *c, enum fmt_node_kind kind, const char *key, const char *str, int64_t i,
+                      uint64_t u, bool b)
 {
     struct info_ctx *ctx = c;
     pupa_GuestMessage *m = &ctx->msg;
@@ -95,8 +95,7 @@ static void check_polyglot(struct fmt_info *info, const struct fmt_io *io, const
     uint8_t sig[8];
     if (io->size >= 0x8006 && io->read(io->ctx, 0x8001, sig, 5) == 0 &&
         memcmp(sig, "CD001", 5) == 0)
-        fmt_finding(info, "polyglot", "the %s image is also an ISO 9660 file system",
-                    chosen->name);
+        fmt_finding(info, "polyglot", "the %s image is also an ISO 9660 file system", chosen->name);
     if (io->size >= 520 && io->read(io->ctx, 512, sig, 8) == 0 && memcmp(sig, "EFI PART", 8) == 0)
         fmt_finding(info, "polyglot", "the %s image also carries a GPT partition table",
                     chosen->name);
@@ -118,7 +117,8 @@ static void check_common(struct fmt_info *info)
 {
     if (info->backing_file[0])
         fmt_finding(info, "backing-file",
-                    "the image names a backing file ('%s'); qemu would open it", info->backing_file);
+                    "the image names a backing file ('%s'); qemu would open it",
+                    info->backing_file);
     if (info->data_file[0])
         fmt_finding(info, "data-file",
                     "the image names an external data file ('%s'); qemu would open it",

@@ -1,8 +1,8 @@
 /* info_guest.c: run the "info" operation over the first virtio-blk disk. */
 #include <string.h>
 
-#include "ops/info.h"
 #include "ops.h"
+#include "ops/info.h"
 #include "rt.h"
 #include "virtio_blk.h"
 

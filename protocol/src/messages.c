@@ -53,8 +53,7 @@ bool pupa_msg_capacity(pupa_GuestMessage *m, const char *device, uint64_t sector
 bool pupa_msg_progress(pupa_GuestMessage *m, const char *operation, const char *device,
                        uint64_t current, uint64_t total)
 {
-    msg_reset(m, pupa_Level_PROGRESS, pupa_GuestMessage_progress_tag,
-              sizeof(m->payload.progress));
+    msg_reset(m, pupa_Level_PROGRESS, pupa_GuestMessage_progress_tag, sizeof(m->payload.progress));
     pupa_ProgressMessage *p = &m->payload.progress;
     p->current = current;
     p->total = total;
@@ -77,8 +76,7 @@ bool pupa_msg_error(pupa_GuestMessage *m, const char *operation, const char *dev
 
 bool pupa_msg_complete(pupa_GuestMessage *m, const char *operation, uint64_t count, bool success)
 {
-    msg_reset(m, pupa_Level_COMPLETE, pupa_GuestMessage_complete_tag,
-              sizeof(m->payload.complete));
+    msg_reset(m, pupa_Level_COMPLETE, pupa_GuestMessage_complete_tag, sizeof(m->payload.complete));
     m->payload.complete.count = count;
     m->payload.complete.success = success;
     return PUPA_STRLCPY(m->payload.complete.operation, operation);

@@ -1,4 +1,5 @@
-/* fuzz_formats.c: libFuzzer harness: info_run() (probe + every format parser) over an in-memory image, its frames through the VMM's report and qemu-img output. */
+/* fuzz_formats.c: libFuzzer harness: info_run() (probe + every format parser) over an in-memory
+ * image, its frames through the VMM's report and qemu-img output. */
 /*
  * Input: [mode byte][name byte][image bytes...].
  *
@@ -41,11 +42,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FORCE_BASE 0xa0
-#define PAD_ZEROS (1ull << 30)
+#define PAD_ZEROS  (1ull << 30)
 
 static const char *const names[8] = {
-    "disk.img", "disk.dmg", "disk.vmdk", "sub/dir/disk.qcow2",
-    "/abs/dir/disk.vhd", "disk", "../up/disk.DMG", "images/x.dmg.bak",
+    "disk.img",          "disk.dmg", "disk.vmdk",      "sub/dir/disk.qcow2",
+    "/abs/dir/disk.vhd", "disk",     "../up/disk.DMG", "images/x.dmg.bak",
 };
 
 #define MAX_RECORDS 4096
@@ -295,7 +296,8 @@ static void check_safety_block(const char *text, size_t len, const struct report
     const char *verdict = r->nfindings ? "safety: UNSAFE\n" : "safety: safe\n";
     if (lines != want || strncmp(text + pos, verdict, strlen(verdict)) != 0)
         die_fuzz("the safety block is not the verdict and one line per finding "
-                 "(a finding detail with a newline?)", text + pos);
+                 "(a finding detail with a newline?)",
+                 text + pos);
     const char *line = text + pos + strlen(verdict);
     for (size_t i = 0; i < r->nfindings; i++) {
         if (strncmp(line, "    ", 4) != 0 ||

@@ -1,4 +1,5 @@
-/* fuzz_frame_reader.c: libFuzzer harness: the streaming reader (chunked as the input says) must agree with pupa_frame_decode and never crash. */
+/* fuzz_frame_reader.c: libFuzzer harness: the streaming reader (chunked as the input says) must
+ * agree with pupa_frame_decode and never crash. */
 /*
  * Input: [chunking byte k][frame stream]. The stream goes, for both message
  * types (GuestMessage, VmmConfig), through
@@ -67,8 +68,8 @@ static void on_message(void *ctx, const void *msg)
     trace_message(ctx, msg);
 }
 
-static void check_type(const pb_msgdesc_t *fields, const char *type, uint8_t k,
-                       const uint8_t *s, size_t len)
+static void check_type(const pb_msgdesc_t *fields, const char *type, uint8_t k, const uint8_t *s,
+                       size_t len)
 {
     /* reference: frame by frame from one buffer */
     struct trace ref = {fields, type, 0xcbf29ce484222325ull, 0};
@@ -123,7 +124,8 @@ static void check_type(const pb_msgdesc_t *fields, const char *type, uint8_t k,
     case PUPA_FRAME_TOO_LONG:
     case PUPA_FRAME_BAD_PAYLOAD:
         if (st != ref_st || reader.error != ref_st)
-            fail("reader error differs", type, (unsigned long long)-st, (unsigned long long)-ref_st);
+            fail("reader error differs", type, (unsigned long long)-st,
+                 (unsigned long long)-ref_st);
         if (reader.error_offset != off)
             fail("error offset differs", type, reader.error_offset, off);
         if ((ref_detail == NULL) != (reader.error_detail == NULL) ||

@@ -8,10 +8,10 @@
 #include "rt.h"
 #include "virtio_blk.h"
 
-#define S_OK 0
-#define S_IOERR 1
+#define S_OK     0
+#define S_IOERR  1
 #define S_UNSUPP 2
-#define NONE 0xff /* no status written (no valid status descriptor) */
+#define NONE     0xff /* no status written (no valid status descriptor) */
 
 static struct vblk dev;
 static struct vblk_hdr hdr __attribute__((aligned(16)));

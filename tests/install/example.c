@@ -11,7 +11,8 @@ static void on_message(void *ctx, const void *msg)
 {
     const pupa_GuestMessage *m = msg;
     (void)ctx;
-    if (m->which_payload == pupa_GuestMessage_init_tag && strcmp(m->payload.init.stage, "probe") == 0)
+    if (m->which_payload == pupa_GuestMessage_init_tag &&
+        strcmp(m->payload.init.stage, "probe") == 0)
         seen++;
 }
 

@@ -1,4 +1,5 @@
-/* fuzz_replay_main.c: runs the libFuzzer harness over files and directories without libFuzzer (gcc build, ASan build, no clang). */
+/* fuzz_replay_main.c: runs the libFuzzer harness over files and directories without libFuzzer (gcc
+ * build, ASan build, no clang). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>

@@ -8,9 +8,9 @@
 const unsigned sample_ndev[SAMPLE_NDEV_COUNT] = {0, 1, 16};
 
 /* UTF-8 pieces, spelled out so the source stays ASCII */
-#define E_ACUTE "\xc3\xa9"          /* U+00E9, 2 bytes */
-#define EURO "\xe2\x82\xac"         /* U+20AC, 3 bytes */
-#define GRIN "\xf0\x9f\x98\x80"     /* U+1F600, 4 bytes */
+#define E_ACUTE "\xc3\xa9"         /* U+00E9, 2 bytes */
+#define EURO    "\xe2\x82\xac"     /* U+20AC, 3 bytes */
+#define GRIN    "\xf0\x9f\x98\x80" /* U+1F600, 4 bytes */
 
 /* SHA-256 of the empty string */
 static const uint8_t sha256_empty[32] = {
@@ -25,9 +25,9 @@ static void die_sample(const char *what)
 
 const char *sample_kind_name(int kind)
 {
-    static const char *const names[SK_COUNT] = {"none",        "init",   "capacity", "progress",
-                                                "error",       "complete", "info_result", "digest",
-                                                "info_node",   "snapshot", "finding"};
+    static const char *const names[SK_COUNT] = {"none",      "init",     "capacity",    "progress",
+                                                "error",     "complete", "info_result", "digest",
+                                                "info_node", "snapshot", "finding"};
     return kind >= 0 && kind < SK_COUNT ? names[kind] : "?";
 }
 
@@ -359,12 +359,12 @@ static bool str_differs(const char *want, const char *got, size_t cap)
     return strnlen(got, cap) >= cap || strcmp(want, got) != 0;
 }
 
-#define CMP_STR(prefix, want, got, field)                                                        \
+#define CMP_STR(prefix, want, got, field)                                                          \
     do {                                                                                           \
-        if (str_differs((want)->field, (got)->field, sizeof((got)->field)))                       \
+        if (str_differs((want)->field, (got)->field, sizeof((got)->field)))                        \
             return differs(prefix, #field);                                                        \
     } while (0)
-#define CMP_NUM(prefix, want, got, field)                                                        \
+#define CMP_NUM(prefix, want, got, field)                                                          \
     do {                                                                                           \
         if ((want)->field != (got)->field)                                                         \
             return differs(prefix, #field);                                                        \

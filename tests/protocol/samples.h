@@ -1,4 +1,5 @@
-/* samples.h: sample messages of every guest.proto kind (empty/typical/max) for the protocol tests. */
+/* samples.h: sample messages of every guest.proto kind (empty/typical/max) for the protocol tests.
+ */
 #ifndef PUPA_TEST_SAMPLES_H
 #define PUPA_TEST_SAMPLES_H
 

@@ -1,4 +1,5 @@
-/* write_frames.c: test tool: writes the C samples as frame streams (Python cross-check) and the fuzz seed corpus. */
+/* write_frames.c: test tool: writes the C samples as frame streams (Python cross-check) and the
+ * fuzz seed corpus. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -49,7 +50,8 @@ static int write_seeds(const char *dir)
         for (int v = SV_EMPTY; v < SV_COUNT; v++) {
             sample_guest(&m, k, v);
             size_t n = sample_encode(pupa_GuestMessage_fields, &m, frame, sizeof(frame));
-            snprintf(name, sizeof(name), "guest-%s-%s", sample_kind_name(k), sample_variant_name(v));
+            snprintf(name, sizeof(name), "guest-%s-%s", sample_kind_name(k),
+                     sample_variant_name(v));
             rc |= seed(dir, name, (uint8_t)(k * SV_COUNT + v), frame, n);
         }
     }

@@ -24,8 +24,7 @@ static void send_msg(void *c, const pupa_GuestMessage *m)
     static uint8_t frame[PUPA_FRAME_MAX];
     static pupa_GuestMessage decoded;
     size_t len = 0, used = 0;
-    if (pupa_frame_encode(pupa_GuestMessage_fields, m, frame, sizeof(frame), &len) !=
-        PUPA_FRAME_OK)
+    if (pupa_frame_encode(pupa_GuestMessage_fields, m, frame, sizeof(frame), &len) != PUPA_FRAME_OK)
         die("frame encode failed");
     if (pupa_frame_decode(pupa_GuestMessage_fields, &decoded, frame, len, &used, NULL) !=
             PUPA_FRAME_OK ||

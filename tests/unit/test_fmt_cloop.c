@@ -72,8 +72,7 @@ START_TEST(crafted_refusals)
     MUT(put32be(c + 128, 0), "block_size cannot be zero");
     MUT(put32be(c + 128, 128u << 20), "block_size 134217728 must be 64 MB or less");
     MUT(put32be(c + 132, 0x20000000), "n_blocks 536870912 must be 536870911 or less");
-    MUT(put32be(c + 132, 0x04000000),
-        "image requires too many offsets, try increasing block size");
+    MUT(put32be(c + 132, 0x04000000), "image requires too many offsets, try increasing block size");
     MUT(put64be(c + 136 + 16, 5),
         "offsets not monotonically increasing at index 2, image file is corrupt");
     MUT(put64be(c + 136 + 24, 1ull << 40),

@@ -93,8 +93,9 @@ static uint8_t *dmg_xml(const struct chunk *c, size_t n, const char *body, uint6
     return b;
 }
 
-#define PLIST "<plist><dict><key>blkx</key><array><dict><key>Data</key><data>\n%s\n" \
-              "</data></dict></array></dict></plist>\n"
+#define PLIST                                                                                      \
+    "<plist><dict><key>blkx</key><array><dict><key>Data</key><data>\n%s\n"                         \
+    "</data></dict></array></dict></plist>\n"
 
 static const struct chunk basic[] = {
     {UDZO, 0, 8, 0, 100},
@@ -151,14 +152,14 @@ START_TEST(crafted_resource_fork)
         stmt;                                                                                      \
         expect_fail(c, len, "x.dmg", NULL, einval);                                                \
     } while (0)
-    MUT(put32be(c + 1024, (uint32_t)fork + 1));      /* data offset beyond the fork */
-    MUT(put32be(c + 1024 + 8, 0));                   /* empty data */
-    MUT(put32be(c + 1024 + 8, (uint32_t)fork));      /* data runs past the fork */
-    MUT(put32be(c + 1024, 0xfffffff0));              /* wraps in 32 bits, still refused */
-    MUT(put32be(c + 1024 + 16, 0));                  /* a zero-length resource */
-    MUT(put32be(c + 1024 + 16, 100000));             /* a resource past the data */
+    MUT(put32be(c + 1024, (uint32_t)fork + 1));        /* data offset beyond the fork */
+    MUT(put32be(c + 1024 + 8, 0));                     /* empty data */
+    MUT(put32be(c + 1024 + 8, (uint32_t)fork));        /* data runs past the fork */
+    MUT(put32be(c + 1024, 0xfffffff0));                /* wraps in 32 bits, still refused */
+    MUT(put32be(c + 1024 + 16, 0));                    /* a zero-length resource */
+    MUT(put32be(c + 1024 + 16, 100000));               /* a resource past the data */
     MUT(put64be(c + 1024 + fork + 0x28, 1024 + fork)); /* fork starts at the trailer */
-    MUT(put64be(c + 1024 + fork + 0x30, 0));          /* neither fork nor plist */
+    MUT(put64be(c + 1024 + fork + 0x30, 0));           /* neither fork nor plist */
 #undef MUT
     free(c);
     free(b);
@@ -239,8 +240,8 @@ START_TEST(crafted_plist_text)
     expect_fail(b, len, "x.dmg", NULL, einval);
     free(b);
     /* junk inside <data> is skipped by the base64 decoder; short blocks are ignored */
-    b = dmg_xml(basic, 4, "<data>!!%s@@</data><data>AAAA</data><data>=</data><data></data>",
-                2050, &len);
+    b = dmg_xml(basic, 4, "<data>!!%s@@</data><data>AAAA</data><data>=</data><data></data>", 2050,
+                &len);
     free(expect_ok(b, len, "x.dmg", NULL));
     free(b);
     /* a bad chunk after a NUL is invisible */
@@ -294,8 +295,8 @@ START_TEST(qemu_samples)
     free(same_as_qemu(sample("dmg-rsrc.dmg"), NULL));
     free(same_as_qemu(sample("dmg-rsrc.dmg"), "dmg"));
     size_t len;
-    uint8_t *b = dmg_xml(basic, 4, "<data>!!%s@@</data><data>AAAA</data><data>=</data>", 2050,
-                         &len);
+    uint8_t *b =
+        dmg_xml(basic, 4, "<data>!!%s@@</data><data>AAAA</data><data>=</data>", 2050, &len);
     const char *p = tmp_path("junk.dmg");
     spit(p, b, len);
     free(same_as_qemu(p, NULL));

@@ -122,8 +122,8 @@ START_TEST(crafted_algorithms)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t len;
-        uint8_t *b = luks_image(cases[i].cipher, cases[i].mode, cases[i].hash, cases[i].key, 4096,
-                                &len);
+        uint8_t *b =
+            luks_image(cases[i].cipher, cases[i].mode, cases[i].hash, cases[i].key, 4096, &len);
         if (cases[i].reason) {
             expect_fail(b, len, "x.luks", NULL, cases[i].reason);
         } else {
@@ -199,8 +199,8 @@ struct nodes {
     char text[8192];
 };
 
-static void collect(void *ctx, enum fmt_node_kind kind, const char *key, const char *str,
-                    int64_t i, uint64_t u, bool b)
+static void collect(void *ctx, enum fmt_node_kind kind, const char *key, const char *str, int64_t i,
+                    uint64_t u, bool b)
 {
     struct nodes *n = ctx;
     size_t at = strlen(n->text);
@@ -294,14 +294,14 @@ START_TEST(qemu_crafted)
 {
     /* headers as pupa's corpus writes them: qemu-img accepts them and agrees */
     static const char *const modes[][4] = {
-        {"aes", "xts-plain64", "sha256", "64"},      {"aes", "cbc-essiv:sha256", "sha1", "16"},
-        {"serpent", "ctr-plain", "sha512", "24"},    {"cast5", "cbc-plain64", "ripemd160", "16"},
+        {"aes", "xts-plain64", "sha256", "64"},       {"aes", "cbc-essiv:sha256", "sha1", "16"},
+        {"serpent", "ctr-plain", "sha512", "24"},     {"cast5", "cbc-plain64", "ripemd160", "16"},
         {"twofish", "ecb-plain:md5", "sha384", "32"},
     };
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         size_t len;
-        uint8_t *b = luks_image(modes[i][0], modes[i][1], modes[i][2],
-                                (uint32_t)atoi(modes[i][3]), 1000, &len);
+        uint8_t *b = luks_image(modes[i][0], modes[i][1], modes[i][2], (uint32_t)atoi(modes[i][3]),
+                                1000, &len);
         char name[64];
         snprintf(name, sizeof(name), "c%zu.luks", i);
         const char *p = tmp_path(name);

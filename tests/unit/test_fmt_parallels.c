@@ -288,8 +288,12 @@ END_TEST
 START_TEST(qemu_created)
 {
     static const char *const opts[][2] = {
-        {"", "1G"},          {"", "3G"}, {"", "1000000000"}, {"-o cluster_size=4k", "100M"},
-        {"-o cluster_size=64k", "2G"}, {"-o cluster_size=64k", "64M"},
+        {"", "1G"},
+        {"", "3G"},
+        {"", "1000000000"},
+        {"-o cluster_size=4k", "100M"},
+        {"-o cluster_size=64k", "2G"},
+        {"-o cluster_size=64k", "64M"},
     };
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         char name[64];

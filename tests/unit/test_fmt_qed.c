@@ -167,7 +167,7 @@ START_TEST(findings)
 {
     size_t len;
     uint8_t *b = qed_image(4096, 4, 1 << 30, &len);
-    put64le(b + 4096, 4096 * 100); /* an L2 table past the end of the file */
+    put64le(b + 4096, 4096 * 100);   /* an L2 table past the end of the file */
     put64le(b + 4104, 4096 * 3 + 1); /* a misaligned one */
     char *h = expect_ok(b, len, "x.qed", NULL);
     ck_assert_ptr_nonnull(strstr(h, "out-of-range: 2 L1 entries point to L2 tables outside the "
@@ -242,9 +242,8 @@ START_TEST(qemu_created)
     free(h);
     /* a table of one cluster: qemu-img creates it but cannot open it */
     p = tmp_path("t1.qed");
-    ck_assert_int_eq(test_sh("qemu-img create -q -f qed -o cluster_size=4k,table_size=1 '%s' 10M",
-                             p),
-                     0);
+    ck_assert_int_eq(
+        test_sh("qemu-img create -q -f qed -o cluster_size=4k,table_size=1 '%s' 10M", p), 0);
     refused_like_qemu(p, NULL, "QED table offset is invalid");
 }
 END_TEST

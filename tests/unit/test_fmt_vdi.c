@@ -124,8 +124,8 @@ END_TEST
 START_TEST(qemu_created)
 {
     static const char *const opts[][2] = {
-        {"", "1M"}, {"", "100M"}, {"", "3G"}, {"-o static=on", "5M"},
-        {"-o static=on", "1536K"}, {"", "0"}, {"", "1000"},
+        {"", "1M"}, {"", "100M"}, {"", "3G"}, {"-o static=on", "5M"}, {"-o static=on", "1536K"},
+        {"", "0"},  {"", "1000"},
     };
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         char name[64];

@@ -71,7 +71,8 @@ START_TEST(sparse_header_refusals)
     expect_fail(img, IMG_SIZE, "x.vmdk", NULL, "File truncated, expecting at least 51200000 bytes");
     h = v4_default(), h.granularity = 0x200001, h.gtes = 1, build(&h, desc_default);
     expect_fail(img, IMG_SIZE, "x.vmdk", NULL, "Invalid granularity, image may be corrupt");
-    h = v4_default(), h.granularity = 1, h.gtes = 1, h.capacity = 40u << 20, build(&h, desc_default);
+    h = v4_default(), h.granularity = 1, h.gtes = 1, h.capacity = 40u << 20,
+    build(&h, desc_default);
     expect_fail(img, IMG_SIZE, "x.vmdk", NULL, "L1 size too big");
     h = v4_default(), h.gd = 1ull << 54, build(&h, desc_default);
     expect_fail(img, IMG_SIZE, "x.vmdk", NULL,
@@ -158,7 +159,8 @@ START_TEST(sparse_findings)
     h = v4_default(), build(&h, desc_default);
     put32le(img + 30 * 512, 5000);
     out = expect_ok(img, IMG_SIZE, "x.vmdk", NULL);
-    ck_assert_ptr_nonnull(strstr(out, "out-of-range: 1 grain table(s) named by the grain directory"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "out-of-range: 1 grain table(s) named by the grain directory"));
     free(out);
     /* capacity beyond 2 TiB, odd grain table size */
     h = v4_default(), h.capacity = 1ull << 33, h.gtes = 256, h.granularity = 2048, h.flags = 1;
@@ -302,9 +304,8 @@ START_TEST(qemu_created_single_files)
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         for (size_t j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
             snprintf(path, sizeof(path), "%s/vmdk-%zu-%zu.vmdk", dir, i, j);
-            ck_assert_int_eq(test_sh("qemu-img create -q -f vmdk %s '%s' %s", opts[i], path,
-                                     sizes[j]),
-                             0);
+            ck_assert_int_eq(
+                test_sh("qemu-img create -q -f vmdk %s '%s' %s", opts[i], path, sizes[j]), 0);
             free(same_as_qemu(path, NULL));
         }
     }

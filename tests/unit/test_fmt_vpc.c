@@ -69,7 +69,8 @@ START_TEST(sizes_and_creator_apps)
     dynamic(&f, 1536, 1024, 2u << 20);
     char *out = expect_ok(img, IMG_SIZE, "d.vhd", NULL);
     /* CHS: 2080 * 16 * 63 sectors */
-    ck_assert_ptr_nonnull(strstr(out, "file format: vpc\nvirtual size: 1 GiB (1073479680 bytes)\n"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "file format: vpc\nvirtual size: 1 GiB (1073479680 bytes)\n"));
     ck_assert_ptr_nonnull(strstr(out, "cluster_size: 2097152\n"));
     ck_assert_ptr_nonnull(strstr(out, "safety: safe\n"));
     free(out);
@@ -194,9 +195,8 @@ START_TEST(qemu_created)
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         for (size_t j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
             snprintf(path, sizeof(path), "%s/vpc-%zu-%zu.vhd", dir, i, j);
-            ck_assert_int_eq(test_sh("qemu-img create -q -f vpc %s '%s' %s", opts[i], path,
-                                     sizes[j]),
-                             0);
+            ck_assert_int_eq(
+                test_sh("qemu-img create -q -f vpc %s '%s' %s", opts[i], path, sizes[j]), 0);
             free(same_as_qemu(path, NULL));
             free(same_as_qemu(path, "vpc"));
         }

@@ -151,8 +151,8 @@ START_TEST(pupa_picks_what_qemu_picked)
         build(cases[i].build, b, cases[i].with_vdi);
         const struct fmt_driver *d = info_probe(b, sizeof(b), cases[i].name);
         ck_assert_msg(!strcmp(d->name, cases[i].want),
-                      "case %zu (%s%s, %s): pupa picks %s, want %s", i, cases[i].build, cases[i].with_vdi ? "+vdi" : "", cases[i].name, d->name,
-                      cases[i].want);
+                      "case %zu (%s%s, %s): pupa picks %s, want %s", i, cases[i].build,
+                      cases[i].with_vdi ? "+vdi" : "", cases[i].name, d->name, cases[i].want);
     }
 }
 END_TEST
@@ -202,8 +202,8 @@ START_TEST(qemu_created_polyglots)
         size_t n = fread(b, 1, sizeof(b), f);
         fclose(f);
         const struct fmt_driver *d = info_probe(b, n, path);
-        ck_assert_msg(!strcmp(d->name, got), "%s+vdi: pupa picks %s, qemu-img %s", fmts[i],
-                      d->name, got);
+        ck_assert_msg(!strcmp(d->name, got), "%s+vdi: pupa picks %s, qemu-img %s", fmts[i], d->name,
+                      got);
     }
 }
 END_TEST

@@ -1,4 +1,5 @@
-/* test_protocol_errors.c: truncated, over-long, garbage and zero-length frames, too-small buffers: documented results, never a crash. */
+/* test_protocol_errors.c: truncated, over-long, garbage and zero-length frames, too-small buffers:
+ * documented results, never a crash. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,12 +181,12 @@ START_TEST(zero_length_frame_is_default_message)
     ck_assert_ptr_null(sample_config_diff(&empty, &msgbuf.c));
 
     consumed = SENTINEL;
-    ck_assert_int_eq(pupa_frame_decode(pupa_GuestMessage_fields, &msgbuf.g, zero, 1, &consumed,
-                                       NULL),
-                     PUPA_FRAME_NEED_MORE);
-    ck_assert_int_eq(pupa_frame_decode(pupa_GuestMessage_fields, &msgbuf.g, NULL, 0, &consumed,
-                                       NULL),
-                     PUPA_FRAME_NEED_MORE);
+    ck_assert_int_eq(
+        pupa_frame_decode(pupa_GuestMessage_fields, &msgbuf.g, zero, 1, &consumed, NULL),
+        PUPA_FRAME_NEED_MORE);
+    ck_assert_int_eq(
+        pupa_frame_decode(pupa_GuestMessage_fields, &msgbuf.g, NULL, 0, &consumed, NULL),
+        PUPA_FRAME_NEED_MORE);
     ck_assert_uint_eq(consumed, SENTINEL);
 }
 END_TEST
@@ -247,9 +248,9 @@ START_TEST(length_prefix_at_limit)
     size_t n = max_payload_frame(buf), consumed = 0;
     ck_assert_uint_eq(n, PUPA_FRAME_MAX);
     memset(&msgbuf, 0xa5, sizeof(msgbuf));
-    ck_assert_int_eq(pupa_frame_decode(pupa_GuestMessage_fields, &msgbuf.g, buf, n, &consumed,
-                                       NULL),
-                     PUPA_FRAME_OK);
+    ck_assert_int_eq(
+        pupa_frame_decode(pupa_GuestMessage_fields, &msgbuf.g, buf, n, &consumed, NULL),
+        PUPA_FRAME_OK);
     ck_assert_uint_eq(consumed, PUPA_FRAME_MAX);
     ck_assert_int_eq(msgbuf.g.level, pupa_Level_INFO);
     ck_assert_uint_eq(msgbuf.g.which_payload, 0);
@@ -307,7 +308,10 @@ static void build_cases(void)
     }
 }
 
-#define CASE(w, f, p, r) {w, f, p, sizeof(p) - 1, r}
+#define CASE(w, f, p, r)                                                                           \
+    {                                                                                              \
+        w, f, p, sizeof(p) - 1, r                                                                  \
+    }
 static const struct bad_case bad_cases[] = {
     CASE("level as length-delimited", pupa_GuestMessage_fields, "\x0a\x01\x00", "wrong wire type"),
     CASE("truncated varint", pupa_GuestMessage_fields, "\x08\x80", "end-of-stream"),
@@ -317,19 +321,20 @@ static const struct bad_case bad_cases[] = {
     CASE("wire type 7", pupa_GuestMessage_fields, "\x0f", "wrong wire type"),
     CASE("zero tag", pupa_GuestMessage_fields, "\x00", "zero tag"),
     CASE("zero tag after a field", pupa_GuestMessage_fields, "\x08\x01\x00", "zero tag"),
-    CASE("11-byte varint", pupa_GuestMessage_fields, "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
-         "varint overflow"),
-    CASE("unknown fixed64 cut short", pupa_GuestMessage_fields, "\xa1\x06\x01\x02", "end-of-stream"),
+    CASE("11-byte varint", pupa_GuestMessage_fields,
+         "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", "varint overflow"),
+    CASE("unknown fixed64 cut short", pupa_GuestMessage_fields, "\xa1\x06\x01\x02",
+         "end-of-stream"),
     CASE("uint32 percent of 2^32", pupa_GuestMessage_fields, "\x22\x06\x20\x80\x80\x80\x80\x10",
          "integer too large"),
-    CASE("negative Level", pupa_GuestMessage_fields,
-         "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", "integer too large"),
+    CASE("negative Level", pupa_GuestMessage_fields, "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+         "integer too large"),
     CASE("config sector_size as length-delimited", pupa_VmmConfig_fields, "\x0a\x02\x12\x00",
          "wrong wire type"),
 };
 
-static void check_bad(const char *what, const pb_msgdesc_t *fields, const char *payload,
-                      size_t len, const char *reason)
+static void check_bad(const char *what, const pb_msgdesc_t *fields, const char *payload, size_t len,
+                      const char *reason)
 {
     static uint8_t buf[PUPA_FRAME_MAX + 4];
     size_t consumed = SENTINEL;
@@ -361,8 +366,7 @@ START_TEST(garbage_payloads_name_the_reason)
     for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
         check_bad(bad_cases[i].what, bad_cases[i].fields, bad_cases[i].payload, bad_cases[i].len,
                   bad_cases[i].reason);
-    check_bad("device of 33 characters", pupa_GuestMessage_fields, device33, 37,
-              "string overflow");
+    check_bad("device of 33 characters", pupa_GuestMessage_fields, device33, 37, "string overflow");
     check_bad("sha256 of 33 bytes", pupa_GuestMessage_fields, sha33, 38, "bytes overflow");
     check_bad("17 devices", pupa_VmmConfig_fields, devices17, 34, "array overflow");
 }
@@ -395,7 +399,7 @@ START_TEST(random_payloads_never_crash)
             char what[64];
             size_t n;
             fields = sample_frame((int)(xorshift(&x) % NSAMPLES), buf, sizeof(buf), &n, what,
-                                 sizeof(what));
+                                  sizeof(what));
             len = n - 2;
             if (len == 0)
                 continue;
@@ -404,8 +408,7 @@ START_TEST(random_payloads_never_crash)
         }
         size_t consumed = SENTINEL;
         const char *detail = NULL;
-        pupa_frame_status st =
-            pupa_frame_decode(fields, &msgbuf, buf, len + 2, &consumed, &detail);
+        pupa_frame_status st = pupa_frame_decode(fields, &msgbuf, buf, len + 2, &consumed, &detail);
         if (st == PUPA_FRAME_OK) {
             ok++;
             ck_assert_uint_eq(consumed, len + 2);
@@ -475,9 +478,9 @@ static void counting_cb(void *ctx, const void *msg)
 struct bad_stream {
     uint8_t *bytes;
     size_t len;
-    size_t good;      /* K */
-    size_t bad_at;    /* N */
-    size_t decisive;  /* bytes the reader needs to see the error */
+    size_t good;     /* K */
+    size_t bad_at;   /* N */
+    size_t decisive; /* bytes the reader needs to see the error */
     pupa_frame_status error;
     const char *detail;
 };

@@ -1,4 +1,5 @@
-/* test_protocol_reader.c: the streaming frame reader gives the same messages however the stream is chunked. */
+/* test_protocol_reader.c: the streaming frame reader gives the same messages however the stream is
+ * chunked. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,8 +206,8 @@ START_TEST(every_two_splits_short_stream)
 {
     static pupa_GuestMessage msgs[6];
     static const int kinds[6] = {SK_INIT, SK_NONE, SK_CAPACITY, SK_NONE, SK_COMPLETE, SK_PROGRESS};
-    static const int variants[6] = {SV_TYPICAL, SV_EMPTY, SV_TYPICAL, SV_EMPTY, SV_EMPTY,
-                                    SV_TYPICAL};
+    static const int variants[6] = {SV_TYPICAL, SV_EMPTY, SV_TYPICAL,
+                                    SV_EMPTY,   SV_EMPTY, SV_TYPICAL};
     uint8_t bytes[1024];
     size_t len = 0;
     for (int i = 0; i < 6; i++) {

@@ -1,4 +1,5 @@
-/* test_protocol_roundtrip.c: every message kind survives encode/decode field by field; helpers, strlcpy, percent. */
+/* test_protocol_roundtrip.c: every message kind survives encode/decode field by field; helpers,
+ * strlcpy, percent. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +31,8 @@ static void roundtrip_guest(const pupa_GuestMessage *m, const char *what)
     ck_assert_uint_eq(buf[0] | (buf[1] << 8), payload); /* u16 little-endian length */
 
     memset(&got, GARBAGE, sizeof(got));
-    ck_assert_int_eq(
-        pupa_frame_decode(pupa_GuestMessage_fields, &got, buf, n, &consumed, &detail),
-        PUPA_FRAME_OK);
+    ck_assert_int_eq(pupa_frame_decode(pupa_GuestMessage_fields, &got, buf, n, &consumed, &detail),
+                     PUPA_FRAME_OK);
     ck_assert_uint_eq(consumed, n);
     ck_assert_ptr_null(detail);
     const char *diff = sample_guest_diff(m, &got);
@@ -383,7 +383,7 @@ START_TEST(strlcpy_edges)
     char dst[8];
 
     memset(dst, 'X', sizeof(dst));
-    ck_assert(pupa_strlcpy(dst, "", 0));   /* nothing to copy, nothing written */
+    ck_assert(pupa_strlcpy(dst, "", 0)); /* nothing to copy, nothing written */
     ck_assert(pupa_strlcpy(dst, NULL, 0));
     ck_assert(!pupa_strlcpy(dst, "a", 0)); /* cut to nothing */
     ck_assert_mem_eq(dst, "XXXXXXXX", 8);
@@ -432,8 +432,10 @@ START_TEST(percent_edges)
     ck_assert_uint_eq(pupa_percent(1, UINT64_MAX), 0);
     ck_assert_uint_eq(pupa_percent(UINT64_MAX, UINT64_MAX), 100);
     ck_assert_uint_eq(pupa_percent(UINT64_MAX - 1, UINT64_MAX), 99); /* never 100 before the end */
-    ck_assert_uint_eq(pupa_percent(UINT64_MAX / 100, UINT64_MAX), 0); /* 0.99...%: the product still fits */
-    ck_assert_uint_eq(pupa_percent(UINT64_MAX / 100, UINT64_MAX / 50 + 1), 49); /* largest product that fits */
+    ck_assert_uint_eq(pupa_percent(UINT64_MAX / 100, UINT64_MAX),
+                      0); /* 0.99...%: the product still fits */
+    ck_assert_uint_eq(pupa_percent(UINT64_MAX / 100, UINT64_MAX / 50 + 1),
+                      49); /* largest product that fits */
     /* products that overflow 64 bits */
     ck_assert_uint_eq(pupa_percent(1ull << 62, 1ull << 63), 50);
     ck_assert_uint_eq(pupa_percent(3ull << 61, 1ull << 63), 75);
@@ -454,10 +456,18 @@ START_TEST(percent_matches_exact)
         uint64_t t = x >> (x & 63), c;
         uint64_t y = x * 0x2545f4914f6cdd1dull;
         switch (i % 4) {
-        case 0: c = t ? y % t : y; break;          /* below the total */
-        case 1: c = t - (y & 0xff); break;          /* near the total (may wrap: past it) */
-        case 2: c = y >> (y & 63); break;           /* anything */
-        default: c = t / 100 * (y % 101); break;    /* near whole percents */
+        case 0:
+            c = t ? y % t : y;
+            break; /* below the total */
+        case 1:
+            c = t - (y & 0xff);
+            break; /* near the total (may wrap: past it) */
+        case 2:
+            c = y >> (y & 63);
+            break; /* anything */
+        default:
+            c = t / 100 * (y % 101);
+            break; /* near whole percents */
         }
         uint32_t got = pupa_percent(c, t), want = percent_exact(c, t);
         ck_assert_uint_le(got, 100);
@@ -465,8 +475,8 @@ START_TEST(percent_matches_exact)
             ck_assert_msg(got <= 99, "percent(%llu, %llu) = %u before the end",
                           (unsigned long long)c, (unsigned long long)t, got);
         if (c <= UINT64_MAX / 100)
-            ck_assert_msg(got == want, "percent(%llu, %llu) = %u, exact %u",
-                          (unsigned long long)c, (unsigned long long)t, got, want);
+            ck_assert_msg(got == want, "percent(%llu, %llu) = %u, exact %u", (unsigned long long)c,
+                          (unsigned long long)t, got, want);
         else
             ck_assert_msg(got == want || got == want + 1, "percent(%llu, %llu) = %u, exact %u",
                           (unsigned long long)c, (unsigned long long)t, got, want);
@@ -488,9 +498,9 @@ START_TEST(names)
     ck_assert_ptr_null(pupa_node_kind_name((pupa_NodeKind)7));
     ck_assert_ptr_null(pupa_node_kind_name((pupa_NodeKind)-3));
 
-    static const pupa_frame_status all[] = {PUPA_FRAME_OK,          PUPA_FRAME_NEED_MORE,
-                                            PUPA_FRAME_TOO_LONG,    PUPA_FRAME_BAD_PAYLOAD,
-                                            PUPA_FRAME_NO_SPACE,    PUPA_FRAME_ENCODE_FAILED};
+    static const pupa_frame_status all[] = {PUPA_FRAME_OK,       PUPA_FRAME_NEED_MORE,
+                                            PUPA_FRAME_TOO_LONG, PUPA_FRAME_BAD_PAYLOAD,
+                                            PUPA_FRAME_NO_SPACE, PUPA_FRAME_ENCODE_FAILED};
     const char *unknown = pupa_frame_status_str((pupa_frame_status)42);
     ck_assert_str_eq(unknown, "unknown frame status");
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

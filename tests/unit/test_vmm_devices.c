@@ -161,10 +161,10 @@ static void wr(struct vm *vm, uint32_t reg, uint32_t v)
     vm_mmio(vm, BASE + reg, (uint8_t *)&v, 4, true);
 }
 
-#define DESC 0x10000
+#define DESC  0x10000
 #define AVAIL 0x11000
-#define USED 0x12000
-#define QN 8
+#define USED  0x12000
+#define QN    8
 
 static void setup_queue(struct vm *vm)
 {
@@ -256,8 +256,8 @@ START_TEST(virtio_blk_reads_and_refuses)
     for (int i = 1000; i < 1024; i++)
         ck_assert_uint_eq(vm->ram[0x20000 + i], 0); /* padded last sector */
     ck_assert_uint_eq(read_req(vm, 1, 512), 0);
-    ck_assert_uint_eq(read_req(vm, 2, 512), 1);    /* past the end */
-    ck_assert_uint_eq(read_req(vm, 0, 100), 1);    /* not a multiple of 512 */
+    ck_assert_uint_eq(read_req(vm, 2, 512), 1); /* past the end */
+    ck_assert_uint_eq(read_req(vm, 0, 100), 1); /* not a multiple of 512 */
     ck_assert_uint_eq(read_req(vm, UINT64_MAX, 512), 1);
 
     /* a write: refused, the file unchanged */

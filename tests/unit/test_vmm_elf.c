@@ -30,8 +30,9 @@ static void make(struct image *im)
     im->eh.e_phoff = offsetof(struct image, ph);
     im->eh.e_phentsize = sizeof(Elf64_Phdr);
     im->eh.e_phnum = 1;
-    im->ph[0] = (Elf64_Phdr){PT_LOAD, PF_R | PF_X, offsetof(struct image, code), 0x100000,
-                             0x100000, sizeof(im->code), 0x2000, 0x1000};
+    im->ph[0] = (Elf64_Phdr){PT_LOAD,  PF_R | PF_X, offsetof(struct image, code),
+                             0x100000, 0x100000,    sizeof(im->code),
+                             0x2000,   0x1000};
     memset(im->code, 0x90, sizeof(im->code));
 }
 
@@ -68,32 +69,95 @@ static void refused(void (*mutate)(struct image *), const char *why)
     ck_assert_uint_eq(ram[0x100000], 0); /* nothing copied before the checks pass */
 }
 
-static void bad_magic(struct image *im) { im->eh.e_ident[1] = 'X'; }
-static void class32(struct image *im) { im->eh.e_ident[EI_CLASS] = ELFCLASS32; }
-static void big_endian(struct image *im) { im->eh.e_ident[EI_DATA] = ELFDATA2MSB; }
-static void arm(struct image *im) { im->eh.e_machine = EM_AARCH64; }
-static void pie(struct image *im) { im->eh.e_type = ET_DYN; }
-static void phentsize(struct image *im) { im->eh.e_phentsize = 32; }
-static void no_phdrs(struct image *im) { im->eh.e_phnum = 0; }
-static void too_many(struct image *im) { im->eh.e_phnum = 1000; }
-static void phoff_out(struct image *im) { im->eh.e_phoff = 1u << 30; }
-static void phoff_wrap(struct image *im) { im->eh.e_phoff = UINT64_MAX - 8; }
-static void interp(struct image *im) { im->ph[0].p_type = PT_INTERP; }
+static void bad_magic(struct image *im)
+{
+    im->eh.e_ident[1] = 'X';
+}
+static void class32(struct image *im)
+{
+    im->eh.e_ident[EI_CLASS] = ELFCLASS32;
+}
+static void big_endian(struct image *im)
+{
+    im->eh.e_ident[EI_DATA] = ELFDATA2MSB;
+}
+static void arm(struct image *im)
+{
+    im->eh.e_machine = EM_AARCH64;
+}
+static void pie(struct image *im)
+{
+    im->eh.e_type = ET_DYN;
+}
+static void phentsize(struct image *im)
+{
+    im->eh.e_phentsize = 32;
+}
+static void no_phdrs(struct image *im)
+{
+    im->eh.e_phnum = 0;
+}
+static void too_many(struct image *im)
+{
+    im->eh.e_phnum = 1000;
+}
+static void phoff_out(struct image *im)
+{
+    im->eh.e_phoff = 1u << 30;
+}
+static void phoff_wrap(struct image *im)
+{
+    im->eh.e_phoff = UINT64_MAX - 8;
+}
+static void interp(struct image *im)
+{
+    im->ph[0].p_type = PT_INTERP;
+}
 static void dynamic(struct image *im)
 {
     im->eh.e_phnum = 2;
     im->ph[1] = (Elf64_Phdr){PT_DYNAMIC, PF_R, 0, 0x200000, 0x200000, 0, 0, 8};
 }
-static void filesz_over_memsz(struct image *im) { im->ph[0].p_memsz = 8; }
-static void data_outside_file(struct image *im) { im->ph[0].p_offset = 1u << 20; }
-static void offset_wrap(struct image *im) { im->ph[0].p_offset = UINT64_MAX - 4; }
-static void outside_ram(struct image *im) { im->ph[0].p_paddr = RAM - 0x1000; }
-static void addr_wrap(struct image *im) { im->ph[0].p_paddr = UINT64_MAX - 0x100; }
-static void over_boot_area(struct image *im) { im->ph[0].p_paddr = 0x1000; }
-static void memsz_huge(struct image *im) { im->ph[0].p_memsz = UINT64_MAX; }
-static void entry_elsewhere(struct image *im) { im->eh.e_entry = 0x300000; }
-static void entry_not_exec(struct image *im) { im->ph[0].p_flags = PF_R | PF_W; }
-static void no_load(struct image *im) { im->ph[0].p_type = PT_NOTE; }
+static void filesz_over_memsz(struct image *im)
+{
+    im->ph[0].p_memsz = 8;
+}
+static void data_outside_file(struct image *im)
+{
+    im->ph[0].p_offset = 1u << 20;
+}
+static void offset_wrap(struct image *im)
+{
+    im->ph[0].p_offset = UINT64_MAX - 4;
+}
+static void outside_ram(struct image *im)
+{
+    im->ph[0].p_paddr = RAM - 0x1000;
+}
+static void addr_wrap(struct image *im)
+{
+    im->ph[0].p_paddr = UINT64_MAX - 0x100;
+}
+static void over_boot_area(struct image *im)
+{
+    im->ph[0].p_paddr = 0x1000;
+}
+static void memsz_huge(struct image *im)
+{
+    im->ph[0].p_memsz = UINT64_MAX;
+}
+static void entry_elsewhere(struct image *im)
+{
+    im->eh.e_entry = 0x300000;
+}
+static void entry_not_exec(struct image *im)
+{
+    im->ph[0].p_flags = PF_R | PF_W;
+}
+static void no_load(struct image *im)
+{
+    im->ph[0].p_type = PT_NOTE;
+}
 
 START_TEST(refuses_bad_files)
 {

@@ -121,8 +121,7 @@ static void to_report(void *ctx, const pupa_GuestMessage *m)
     report_feed(ctx, m);
 }
 
-int test_info(const struct fmt_io *io, const char *format, char **human, char **json,
-              char **error)
+int test_info(const struct fmt_io *io, const char *format, char **human, char **json, char **error)
 {
     struct report r;
     report_init(&r);

@@ -32,8 +32,7 @@ void file_io_close(struct fmt_io *io);
 /* Run a driver (or probing when name is NULL) and collect its output as the
  * VMM would print it: *human / *json (malloc'd; free them). Returns 0 on
  * success or -1 with *error set (malloc'd). */
-int test_info(const struct fmt_io *io, const char *format, char **human, char **json,
-              char **error);
+int test_info(const struct fmt_io *io, const char *format, char **human, char **json, char **error);
 
 /* Run a Check suite: 1 when a test failed, else 0 -- or 77 (CTest's "skipped") after
  * printing "SKIP: <skipped>" when skipped is not NULL (some tests could not run). Inline:

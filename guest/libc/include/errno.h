@@ -2,11 +2,11 @@
 #ifndef PUPA_GUEST_ERRNO_H
 #define PUPA_GUEST_ERRNO_H
 
-#define EIO 5
-#define ENOMEM 12
-#define EINVAL 22
-#define ENOSPC 28
-#define ERANGE 34
+#define EIO     5
+#define ENOMEM  12
+#define EINVAL  22
+#define ENOSPC  28
+#define ERANGE  34
 #define ENOTSUP 95
 
 #endif

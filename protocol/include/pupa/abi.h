@@ -11,10 +11,10 @@
 
 /* ------------------------------------------------------------ guest memory */
 
-#define PUPA_MIB (1024ull * 1024ull)
+#define PUPA_MIB         (1024ull * 1024ull)
 #define PUPA_RAM_DEFAULT (32ull * PUPA_MIB)
-#define PUPA_RAM_MIN (4ull * PUPA_MIB)
-#define PUPA_RAM_MAX (2048ull * PUPA_MIB) /* must stay below PUPA_MMIO_BASE */
+#define PUPA_RAM_MIN     (4ull * PUPA_MIB)
+#define PUPA_RAM_MAX     (2048ull * PUPA_MIB) /* must stay below PUPA_MMIO_BASE */
 
 /* The guest ELF is static, non-PIE and linked at 1 MiB. */
 #define PUPA_GUEST_LOAD_ADDR 0x100000ull
@@ -24,94 +24,94 @@
  * instructions not): some KVM implementations (e.g. PVM) only run user mode
  * natively, and a guest that cannot touch its own descriptor tables is a
  * smaller target. Ring 0 exists only for the VMM's exception trampoline. */
-#define PUPA_BOOT_GDT 0x1000ull    /* null, code0, data0, code3, data3, TSS (16 bytes) */
-#define PUPA_BOOT_PML4 0x2000ull   /* identity map of the first 4 GiB, 2 MiB pages */
-#define PUPA_BOOT_PDPT 0x3000ull
-#define PUPA_BOOT_PD 0x4000ull     /* four pages: 0x4000..0x7fff */
-#define PUPA_BOOT_IDT 0x8000ull    /* 32 gates to the trampoline */
-#define PUPA_BOOT_TRAMPOLINE 0x8800ull /* exception stubs: report to PUPA_PORT_EXCEPTION */
-#define PUPA_BOOT_TLS 0x9000ull    /* FS base; %fs:0x28 holds a random stack canary */
-#define PUPA_BOOT_TSS 0xa000ull    /* 64-bit TSS (RSP0) + I/O bitmap allowing every port */
-#define PUPA_BOOT_TSS_LIMIT (0x68 + 8192) /* the bitmap's last byte is the 0xff terminator */
-#define PUPA_BOOT_EXC_STACK 0x10000ull /* top of the ring-0 exception stack */
-#define PUPA_BOOT_END 0x10000ull
+#define PUPA_BOOT_GDT         0x1000ull /* null, code0, data0, code3, data3, TSS (16 bytes) */
+#define PUPA_BOOT_PML4        0x2000ull /* identity map of the first 4 GiB, 2 MiB pages */
+#define PUPA_BOOT_PDPT        0x3000ull
+#define PUPA_BOOT_PD          0x4000ull     /* four pages: 0x4000..0x7fff */
+#define PUPA_BOOT_IDT         0x8000ull     /* 32 gates to the trampoline */
+#define PUPA_BOOT_TRAMPOLINE  0x8800ull     /* exception stubs: report to PUPA_PORT_EXCEPTION */
+#define PUPA_BOOT_TLS         0x9000ull     /* FS base; %fs:0x28 holds a random stack canary */
+#define PUPA_BOOT_TSS         0xa000ull     /* 64-bit TSS (RSP0) + I/O bitmap allowing every port */
+#define PUPA_BOOT_TSS_LIMIT   (0x68 + 8192) /* the bitmap's last byte is the 0xff terminator */
+#define PUPA_BOOT_EXC_STACK   0x10000ull    /* top of the ring-0 exception stack */
+#define PUPA_BOOT_END         0x10000ull
 #define PUPA_IDENTITY_MAP_TOP 0x100000000ull
-#define PUPA_GDT_CODE0_SEL 0x08
-#define PUPA_GDT_DATA0_SEL 0x10
-#define PUPA_GDT_CODE_SEL 0x1b /* ring-3 code, RPL 3 */
-#define PUPA_GDT_DATA_SEL 0x23 /* ring-3 data, RPL 3 */
-#define PUPA_GDT_TSS_SEL 0x28
-#define PUPA_GDT_ENTRIES 7
+#define PUPA_GDT_CODE0_SEL    0x08
+#define PUPA_GDT_DATA0_SEL    0x10
+#define PUPA_GDT_CODE_SEL     0x1b /* ring-3 code, RPL 3 */
+#define PUPA_GDT_DATA_SEL     0x23 /* ring-3 data, RPL 3 */
+#define PUPA_GDT_TSS_SEL      0x28
+#define PUPA_GDT_ENTRIES      7
 
 /* RSP at entry = top of RAM. Everything from PUPA_BOOT_END to the ELF's first
  * segment and above its last one (minus the stack) is free for the guest. */
 
 /* ------------------------------------------------------------ I/O ports */
 
-#define PUPA_PORT_COM1 0x3f8 /* protocol frames, both directions */
-#define PUPA_PORT_COM2 0x2f8 /* guest text log */
-#define PUPA_UART_NPORTS 8
-#define PUPA_PORT_EXIT 0x501 /* guest writes its exit status here */
+#define PUPA_PORT_COM1      0x3f8 /* protocol frames, both directions */
+#define PUPA_PORT_COM2      0x2f8 /* guest text log */
+#define PUPA_UART_NPORTS    8
+#define PUPA_PORT_EXIT      0x501 /* guest writes its exit status here */
 /* The trampoline writes the guest-physical address of an exception frame
  * here (32 bits): [cr2, rax, vector, (error code,) rip, cs, rflags, rsp, ss]. */
 #define PUPA_PORT_EXCEPTION 0x502
 /* pupa's UART extension: bulk transfer to or from a UART's byte stream in
  * one exit (string I/O costs one exit per byte under KVM's emulator). The
  * guest writes the 32-bit guest-physical address of a struct pupa_bulk. */
-#define PUPA_PORT_BULK 0x503
-#define PUPA_BULK_TX 0 /* guest -> UART transmit stream */
-#define PUPA_BULK_RX 1 /* UART receive buffer -> guest */
-#define PUPA_BULK_MAX (1u << 20)
+#define PUPA_PORT_BULK      0x503
+#define PUPA_BULK_TX        0 /* guest -> UART transmit stream */
+#define PUPA_BULK_RX        1 /* UART receive buffer -> guest */
+#define PUPA_BULK_MAX       (1u << 20)
 struct pupa_bulk {
-    uint64_t buf;  /* guest-physical address of the bytes */
-    uint32_t len;  /* bytes to move, at most PUPA_BULK_MAX */
-    uint16_t port; /* PUPA_PORT_COM1 or PUPA_PORT_COM2 */
-    uint16_t dir;  /* PUPA_BULK_TX or PUPA_BULK_RX */
-    uint32_t done; /* written by the VMM: bytes moved */
+    uint64_t buf;    /* guest-physical address of the bytes */
+    uint32_t len;    /* bytes to move, at most PUPA_BULK_MAX */
+    uint16_t port;   /* PUPA_PORT_COM1 or PUPA_PORT_COM2 */
+    uint16_t dir;    /* PUPA_BULK_TX or PUPA_BULK_RX */
+    uint32_t done;   /* written by the VMM: bytes moved */
     uint32_t status; /* written by the VMM: 0 ok, 1 refused (bad address/port) */
 };
 
 /* Exit status the guest writes to PUPA_PORT_EXIT. */
-#define PUPA_EXIT_OK 0
-#define PUPA_EXIT_FAILURE 1      /* the operation failed; frames say why */
-#define PUPA_EXIT_BAD_CONFIG 2   /* VmmConfig missing or did not decode */
-#define PUPA_EXIT_PANIC 3        /* guest runtime gave up (see COM2) */
+#define PUPA_EXIT_OK         0
+#define PUPA_EXIT_FAILURE    1 /* the operation failed; frames say why */
+#define PUPA_EXIT_BAD_CONFIG 2 /* VmmConfig missing or did not decode */
+#define PUPA_EXIT_PANIC      3 /* guest runtime gave up (see COM2) */
 
 /* ------------------------------------------------------------ virtio-mmio */
 
-#define PUPA_MMIO_BASE 0xd0000000ull
+#define PUPA_MMIO_BASE   0xd0000000ull
 #define PUPA_MMIO_STRIDE 0x1000ull
 #define PUPA_MAX_DEVICES 16
-#define PUPA_MMIO_END (PUPA_MMIO_BASE + PUPA_MAX_DEVICES * PUPA_MMIO_STRIDE)
+#define PUPA_MMIO_END    (PUPA_MMIO_BASE + PUPA_MAX_DEVICES * PUPA_MMIO_STRIDE)
 
 /* Queue size the VMM offers (QueueNumMax) for every virtio-blk queue. */
-#define PUPA_VIRTQ_MAX 256
+#define PUPA_VIRTQ_MAX    256
 /* Largest data segment and segment count per request (virtio-blk config). */
-#define PUPA_BLK_SEG_MAX 64
+#define PUPA_BLK_SEG_MAX  64
 #define PUPA_BLK_SIZE_MAX (1u << 20)
 
 /* ------------------------------------------------------------ frames */
 
 /* [u16 LE payload length][payload]. Payloads longer than this are a protocol
  * error in either direction; guest.options keeps every message below it. */
-#define PUPA_FRAME_HEADER 2u
+#define PUPA_FRAME_HEADER      2u
 #define PUPA_FRAME_MAX_PAYLOAD 16384u
-#define PUPA_FRAME_MAX (PUPA_FRAME_HEADER + PUPA_FRAME_MAX_PAYLOAD)
+#define PUPA_FRAME_MAX         (PUPA_FRAME_HEADER + PUPA_FRAME_MAX_PAYLOAD)
 
 /* InfoResultMessage.flags bits */
-#define PUPA_INFO_F_BACKING (1u << 0)
-#define PUPA_INFO_F_DATA_FILE (1u << 1)
-#define PUPA_INFO_F_ENCRYPTED (1u << 2)
-#define PUPA_INFO_F_COMPRESSED (1u << 3)
-#define PUPA_INFO_F_SNAPSHOTS (1u << 4)
-#define PUPA_INFO_F_DIRTY (1u << 5)
-#define PUPA_INFO_F_CORRUPT (1u << 6)
+#define PUPA_INFO_F_BACKING        (1u << 0)
+#define PUPA_INFO_F_DATA_FILE      (1u << 1)
+#define PUPA_INFO_F_ENCRYPTED      (1u << 2)
+#define PUPA_INFO_F_COMPRESSED     (1u << 3)
+#define PUPA_INFO_F_SNAPSHOTS      (1u << 4)
+#define PUPA_INFO_F_DIRTY          (1u << 5)
+#define PUPA_INFO_F_CORRUPT        (1u << 6)
 /* pupa additions */
 #define PUPA_INFO_F_HAS_DIRTY_FLAG (1u << 16) /* qemu-img prints dirty-flag */
-#define PUPA_INFO_F_HAS_ENCRYPTED (1u << 17)  /* qemu-img prints encrypted */
+#define PUPA_INFO_F_HAS_ENCRYPTED  (1u << 17) /* qemu-img prints encrypted */
 
 /* ErrorMessage.status of a failed "info": how the VMM prints the message. */
-#define PUPA_INFO_ERROR_OPEN 1  /* after "Could not open 'FILE': ", like most of qemu-img's */
+#define PUPA_INFO_ERROR_OPEN  1 /* after "Could not open 'FILE': ", like most of qemu-img's */
 #define PUPA_INFO_ERROR_WHOLE 2 /* the whole line, as qemu-img prints a few */
 
 /* Sector sizes the guest accepts in DeviceConfig.sector_size. */

@@ -22,11 +22,11 @@
 #endif
 
 typedef enum {
-    PUPA_FRAME_OK = 0,          /* one frame decoded / encoded */
-    PUPA_FRAME_NEED_MORE = 1,   /* decode: buffer holds only part of a frame */
-    PUPA_FRAME_TOO_LONG = -1,   /* length prefix over PUPA_FRAME_MAX_PAYLOAD */
-    PUPA_FRAME_BAD_PAYLOAD = -2, /* payload does not decode as the message */
-    PUPA_FRAME_NO_SPACE = -3,   /* encode: message does not fit the buffer (or a frame) */
+    PUPA_FRAME_OK = 0,            /* one frame decoded / encoded */
+    PUPA_FRAME_NEED_MORE = 1,     /* decode: buffer holds only part of a frame */
+    PUPA_FRAME_TOO_LONG = -1,     /* length prefix over PUPA_FRAME_MAX_PAYLOAD */
+    PUPA_FRAME_BAD_PAYLOAD = -2,  /* payload does not decode as the message */
+    PUPA_FRAME_NO_SPACE = -3,     /* encode: message does not fit the buffer (or a frame) */
     PUPA_FRAME_ENCODE_FAILED = -4 /* encode: nanopb refused the message */
 } pupa_frame_status;
 
@@ -56,11 +56,11 @@ typedef void (*pupa_reader_cb)(void *ctx, const void *msg);
 
 typedef struct {
     const pb_msgdesc_t *fields;
-    void *msg;        /* caller's message buffer, rewritten for each frame */
-    size_t have;      /* bytes buffered of the current frame */
-    size_t need;      /* total bytes of the current frame, once known */
-    uint64_t offset;  /* stream offset of buf[0] */
-    uint64_t frames;  /* messages handed out */
+    void *msg;               /* caller's message buffer, rewritten for each frame */
+    size_t have;             /* bytes buffered of the current frame */
+    size_t need;             /* total bytes of the current frame, once known */
+    uint64_t offset;         /* stream offset of buf[0] */
+    uint64_t frames;         /* messages handed out */
     pupa_frame_status error; /* sticky once negative */
     uint64_t error_offset;   /* stream offset of the frame that failed */
     const char *error_detail;
