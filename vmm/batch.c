@@ -792,6 +792,8 @@ int batch_run(const struct batch_opts *o)
     /* jobs: one per `per` images; commands without images run one guest */
     b.njobs = o->nimages ? (o->nimages + b.per - 1) / b.per : 1;
     unsigned jobs = o->jobs ? o->jobs : 1;
+    if (o->sandbox && sandbox_prepare() != 0)
+        return 1;
     if (o->accel == &accel_emu_ops) {
         /* load the emulator once here; every worker inherits it */
         char err[256];

@@ -1,8 +1,14 @@
 /* sandbox.c: seccomp allowlist for workers (libseccomp). */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "sandbox.h"
 #include "util.h"
@@ -20,11 +26,12 @@ bool sandbox_supported(void)
 #endif
 }
 
-int sandbox_enter(void)
+#ifndef PUPA_SANDBOX_OFF
+/* The compiled BPF program, shared by every worker forked after preparing it. */
+static struct sock_fprog compiled;
+
+static int compile_filter(void)
 {
-#ifdef PUPA_SANDBOX_OFF
-    return 0;
-#else
     /* What a worker needs after set-up: KVM_RUN and friends (ioctl), reads of
      * its image, writes to its pipe and log, memory management and the
      * threads and timers Unicorn and the timeout use. No open, no exec, no
@@ -54,6 +61,8 @@ int sandbox_enter(void)
         SCMP_SYS(getrandom),      SCMP_SYS(membarrier),
         SCMP_SYS(getrusage),
     };
+    if (compiled.filter)
+        return 0;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx) {
         pupa_err("sandbox: seccomp_init failed");
@@ -68,11 +77,56 @@ int sandbox_enter(void)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+    /* export the BPF through a memfd and keep it: loading it is one prctl */
+    int fd = rc == 0 ? memfd_create("pupa-seccomp", MFD_CLOEXEC) : -1;
+    if (rc == 0 && fd < 0)
+        rc = -errno;
     if (rc == 0)
-        rc = seccomp_load(ctx);
+        rc = seccomp_export_bpf(ctx, fd);
     seccomp_release(ctx);
+    off_t len = rc == 0 ? lseek(fd, 0, SEEK_END) : -1;
+    if (rc == 0 && (len <= 0 || len % (off_t)sizeof(struct sock_filter) ||
+                    len / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS))
+        rc = -EINVAL;
+    if (rc == 0) {
+        struct sock_filter *prog = xmalloc((size_t)len);
+        if (pread(fd, prog, (size_t)len, 0) != len) {
+            free(prog);
+            rc = -EIO;
+        } else {
+            compiled.filter = prog;
+            compiled.len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+        }
+    }
+    if (fd >= 0)
+        close(fd);
     if (rc != 0) {
-        pupa_err("sandbox: cannot install the seccomp filter: %s", strerror(-rc));
+        pupa_err("sandbox: cannot build the seccomp filter: %s", strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+#endif
+
+int sandbox_prepare(void)
+{
+#ifdef PUPA_SANDBOX_OFF
+    return 0;
+#else
+    return compile_filter();
+#endif
+}
+
+int sandbox_enter(void)
+{
+#ifdef PUPA_SANDBOX_OFF
+    return 0;
+#else
+    if (compile_filter() != 0)
+        return -1;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &compiled) != 0) {
+        pupa_err("sandbox: cannot install the seccomp filter: %s", strerror(errno));
         return -1;
     }
     return 0;
