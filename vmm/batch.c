@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "pupa/formats.h"
 #include "output.h"
 #include "report.h"
 #include "sandbox.h"
@@ -340,6 +341,35 @@ static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *a
     return 0;
 }
 
+/* --format rules qemu-img applies before reading a byte: an unknown driver
+ * fails (even for a missing file), and the protocol drivers asked for as a
+ * format want their file type (file: regular file; host_device: block device).
+ * fd < 0: the file is not open yet (only the name is checked). */
+static int check_format(const char *format, const char *path, int fd, char **error)
+{
+    if (!format)
+        return 0;
+    if (!pupa_format_known(format)) {
+        *error = xasprintf("Could not open '%s': Unknown driver '%s'", path, format);
+        return -1;
+    }
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return 0;
+    if (strcmp(format, "file") == 0 && !S_ISREG(st.st_mode)) {
+        *error = xasprintf("Could not open '%s': 'file' driver requires '%s' to be a regular file",
+                           path, path);
+        return -1;
+    }
+    if (strcmp(format, "host_device") == 0 && !S_ISBLK(st.st_mode)) {
+        *error = xasprintf("Could not open '%s': 'host_device' driver requires '%s' to be either "
+                           "a character or block device",
+                           path, path);
+        return -1;
+    }
+    return 0;
+}
+
 static void job_close_fds(struct job *j)
 {
     for (size_t i = 0; i < j->nimg; i++) {
@@ -370,7 +400,10 @@ static void job_start(struct batch *b, struct job *j)
         j->fds[i] = -1;
     for (size_t i = 0; i < j->nimg; i++) {
         char *err = NULL;
-        if (open_image(o->images[j->first + i], &j->fds[i], &j->sizes[i], &j->actual[i], &err)) {
+        const char *path = o->images[j->first + i];
+        if (check_format(o->format, path, -1, &err) ||
+            open_image(path, &j->fds[i], &j->sizes[i], &j->actual[i], &err) ||
+            check_format(o->format, path, j->fds[i], &err)) {
             j->error = err;
             job_close_fds(j);
             job_done(b, j);

@@ -2,9 +2,11 @@
 #include <stddef.h>
 
 #include "format.h"
+#include "pupa/formats.h"
 
-extern const struct fmt_driver fmt_raw, fmt_qcow2, fmt_qcow, fmt_qed, fmt_vmdk, fmt_vpc, fmt_vhdx,
-    fmt_vdi, fmt_parallels, fmt_bochs, fmt_cloop, fmt_dmg, fmt_luks;
+#define DECLARE_(n) extern const struct fmt_driver fmt_##n;
+PUPA_FORMATS(DECLARE_)
+#undef DECLARE_
 
 /* qemu 7.2 probes every driver and keeps the first strictly highest score, so
  * the order only matters between drivers that can score the same on one file.
@@ -17,8 +19,9 @@ extern const struct fmt_driver fmt_raw, fmt_qcow2, fmt_qcow, fmt_qed, fmt_vmdk, 
  *     field is at 0x40.)
  *   - cloop and dmg both score 2 (cloop's shell-script magic, dmg's ".dmg"
  *     file name): dmg wins.
- * raw scores 1 and is the fallback. */
-const struct fmt_driver *const fmt_drivers[] = {
-    &fmt_qed,  &fmt_parallels, &fmt_vdi,   &fmt_qcow2, &fmt_qcow,  &fmt_vmdk, &fmt_vpc,
-    &fmt_vhdx, &fmt_luks,      &fmt_bochs, &fmt_dmg,   &fmt_cloop, &fmt_raw,  NULL,
-};
+ * raw scores 1 and is the fallback; file and host_device are never probed.
+ * The list itself is PUPA_FORMATS in pupa/formats.h, which the VMM checks
+ * --format names against. */
+#define ENTRY_(n) &fmt_##n,
+const struct fmt_driver *const fmt_drivers[] = {PUPA_FORMATS(ENTRY_) NULL};
+#undef ENTRY_

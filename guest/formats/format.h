@@ -81,6 +81,9 @@ struct fmt_driver {
     int (*probe)(const uint8_t *buf, size_t len, const char *filename);
     /* Fill info and stream the tree; 0 on success, -1 with info->error set. */
     int (*open)(const struct fmt_io *io, struct fmt_info *info);
+    /* the image is the disk itself (raw): it may legitimately hold a partition
+     * table or a file system, which are no polyglot */
+    bool whole_disk;
 };
 
 /* All drivers, in the order qemu 7.2 consults them when probe scores tie

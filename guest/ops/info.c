@@ -89,7 +89,7 @@ static void check_polyglot(struct fmt_info *info, const struct fmt_io *io, const
             fmt_finding(info, "polyglot", "the image is %s but also carries a %s signature",
                         chosen->name, d->name);
     }
-    if (strcmp(chosen->name, "raw") == 0)
+    if (chosen->whole_disk)
         return; /* a raw disk may hold a partition table or a file system */
 
     uint8_t sig[8];

@@ -714,13 +714,15 @@ def case_utf8():
 
 
 FORMATS = ("qcow2", "qcow", "qed", "vmdk", "vpc", "vhdx", "vdi", "parallels", "bochs", "cloop",
-           "dmg", "luks", "raw")
+           "dmg", "luks", "raw", "file", "host_device")
 
 
 def case_format():
     """-f FMT like qemu-img -f: for every format and three files (zeros, a qcow2, a
     vmdk), pupa succeeds exactly where qemu-img does, with the same output, and
-    fails with qemu-img's words (exit 1, one line, nothing on stdout) elsewhere."""
+    fails with qemu-img's words (exit 1, one line, nothing on stdout) elsewhere.
+    The formats include qemu's protocol drivers file (the bytes as they are, under
+    that name) and host_device (refused for a regular file)."""
     with open(os.path.join(WORK, "raw.img"), "wb") as f:
         f.truncate(1 << 20)
     qemu_img("create", "-q", "-f", "qcow2", "x.qcow2", "1G")
@@ -732,7 +734,8 @@ def case_format():
             if qrc == 0:
                 _, probed, _ = qemu_img("info", "--output=json", img)
                 probed = json.loads(probed)["format"]
-                checks = [] if fmt == probed else ["polyglot"]
+                same = fmt == probed or (fmt == "file" and probed == "raw")
+                checks = [] if same else ["polyglot"]
                 inspect(img, checks, fmt_args=["-f", fmt])
                 agree += 1
                 continue
@@ -775,10 +778,50 @@ def case_format_unknown():
         rc, out, err = pupa(*extra, "-f", "bogus", "raw.img")
         expect(rc == 1 and out == "", f"-f bogus: exit {rc}, stdout {out!r}")
         expect(err == f"pupa: {qemu_error(qerr)}\n", f"-f bogus: {err!r} vs qemu-img {qerr!r}")
-    # a missing file with an unknown format: still one line, exit 1
+    # a missing file with an unknown format: qemu-img names the driver first, and
+    # so does pupa (the name is checked before any file is opened)
+    qrc, _, qerr = qemu_img("info", "-f", "bogus", "missing.img", check=False)
     rc, out, err = pupa("-f", "bogus", "missing.img")
-    expect(rc == 1 and out == "" and len(err.splitlines()) == 1 and "missing.img" in err,
-           f"-f bogus missing.img: exit {rc}, {err!r}")
+    expect(qrc == 1 and "Unknown driver 'bogus'" in qerr, f"qemu-img: {qrc} {qerr!r}")
+    expect((rc, out, err) == (1, "", f"pupa: {qemu_error(qerr)}\n"),
+           f"-f bogus missing.img: exit {rc}, {err!r} vs qemu-img {qerr!r}")
+
+
+def case_block_device():
+    """Block devices (read-only loop devices over a qemu-img qcow2 and over a raw
+    disk of zeros): pupa inspects them exactly like qemu-img, probed and with -f
+    host_device and -f raw, and refuses -f file with qemu-img's words. 77 when
+    this machine cannot attach a loop device."""
+    need_tool("losetup")
+    qemu_img("create", "-q", "-f", "qcow2", "b.qcow2", "1G")
+    os.truncate(os.path.join(WORK, "b.qcow2"), 1 << 20)
+    with open(os.path.join(WORK, "b.raw"), "wb") as f:
+        f.truncate(1 << 20)
+    loops = []
+    try:
+        for name in ("b.qcow2", "b.raw"):
+            p = subprocess.run(["losetup", "-f", "--show", "-r", os.path.join(WORK, name)],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                skip(f"cannot attach a loop device: {p.stderr.strip()}")
+            loops.append(p.stdout.strip())
+        qdev, rdev = loops
+        obj = inspect(qdev, [])
+        expect(obj["format"] == "qcow2" and obj["virtual-size"] == 1 << 30, f"{qdev}: {obj}")
+        inspect(qdev, ["polyglot"], fmt_args=["-f", "host_device"])
+        inspect(qdev, ["polyglot"], fmt_args=["-f", "raw"])
+        obj = inspect(rdev, [])
+        expect(obj["format"] == "raw" and obj["virtual-size"] == 1 << 20, f"{rdev}: {obj}")
+        obj = inspect(rdev, [], fmt_args=["-f", "host_device"])
+        expect(obj["format"] == "host_device", f"{rdev} -f host_device: {obj}")
+        for dev in loops:
+            qrc, _, qerr = qemu_img("info", "-f", "file", dev, check=False)
+            rc, out, err = pupa("-f", "file", dev)
+            expect(qrc == 1 and (rc, out, err) == (1, "", f"pupa: {qemu_error(qerr)}\n"),
+                   f"-f file {dev}: exit {rc}, {err!r} vs qemu-img {qrc} {qerr!r}")
+    finally:
+        for dev in loops:
+            subprocess.run(["losetup", "-d", dev], check=False)
 
 
 def case_usage():
@@ -832,6 +875,7 @@ CASES = {
     "error-words": case_error_words,
     "format": case_format,
     "format-unknown": case_format_unknown,
+    "block-device": case_block_device,
     "usage": case_usage,
 }
 

@@ -31,7 +31,7 @@ HEAD = 64 * 1024
 NAME_BY_EXT = {".dmg": 1, ".vmdk": 2, ".qcow2": 3, ".vhd": 4, ".vhdx": 4}
 # fmt_drivers[] order in guest/formats/drivers.c: forced-format seeds use it
 DRIVERS = ["qed", "parallels", "vdi", "qcow2", "qcow", "vmdk", "vpc", "vhdx", "luks", "bochs",
-           "dmg", "cloop", "raw"]
+           "dmg", "cloop", "raw", "file", "host_device"]
 FORCE_BASE = 0xa0
 
 
