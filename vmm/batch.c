@@ -587,6 +587,10 @@ static void print_info(struct batch *b, struct job *j, const struct session_resu
         err = xstrdup(r->error);
     else if (!r->success)
         err = xasprintf("Could not open '%s': %s", name, r->error ? r->error : "unknown error");
+    else if (o->backing_chain && r->backing_file)
+        err = xasprintf("Could not open '%s': --backing-chain: pupa does not follow the "
+                        "backing file an image names (plain 'pupa info' shows it)",
+                        name);
     if (err) {
         *failed = true;
         if (o->output == OUTPUT_JSON && o->lines)
@@ -600,7 +604,10 @@ static void print_info(struct batch *b, struct job *j, const struct session_resu
     if (r->nfindings)
         b->unsafe++;
     if (o->output == OUTPUT_JSON) {
-        output_info_json(out, r, name, !o->lines);
+        if (o->backing_chain)
+            output_info_json_chain(out, r, name, !o->lines);
+        else
+            output_info_json(out, r, name, !o->lines);
         sb_puts(out, "\n");
     } else {
         j->block = true; /* separated from the previous block when printed, in order */

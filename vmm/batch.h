@@ -30,6 +30,7 @@ struct batch_opts {
     bool unordered;
     const char *format; /* info --format */
     bool require_safe;
+    bool backing_chain; /* info --backing-chain: qemu-img's chain layout; refuse to follow */
     bool sha256;
     uint32_t sector_size;
     enum batch_output output;

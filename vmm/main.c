@@ -31,6 +31,9 @@ static const char usage_text[] =
     "  --output=human|json    result format on stdout (info, read)\n"
     "  -f, --format=FMT       info: use this format instead of probing (like qemu-img -f)\n"
     "  --require-safe         info: exit 3 when an image is unsafe\n"
+    "  -U, --force-share      info: accepted like qemu-img's (pupa never locks an image)\n"
+    "  --backing-chain        info: qemu-img's chain layout; an image with a backing file\n"
+    "                         is refused (pupa never opens a file an image names)\n"
     "  --sha256               read: hash each image (SHA-256)\n"
     "  --sector-size=N        read: logical sector size 512, 1024, 2048 or 4096\n"
     "  --files-from=FILE      read image names from FILE ('-' = stdin), one per line\n"
@@ -178,6 +181,7 @@ enum {
     OPT_OPERATION,
     OPT_NO_SANDBOX,
     OPT_STATS,
+    OPT_BACKING_CHAIN,
 };
 
 /* Parses and runs one command; run_command() frees what it collected on every path. */
@@ -187,6 +191,8 @@ static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"format", required_argument, NULL, 'f'},
         {"require-safe", no_argument, NULL, OPT_REQUIRE_SAFE},
+        {"force-share", no_argument, NULL, 'U'},
+        {"backing-chain", no_argument, NULL, OPT_BACKING_CHAIN},
         {"sha256", no_argument, NULL, OPT_SHA256},
         {"sector-size", required_argument, NULL, OPT_SECTOR_SIZE},
         {"files-from", required_argument, NULL, OPT_FILES_FROM},
@@ -228,10 +234,11 @@ static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
     b->per_guest = op == BATCH_INFO ? 1 : PUPA_MAX_DEVICES;
     uint64_t v;
     int opt;
+    bool force_share = false;
 
     optind = 1;
     opterr = 0; /* one line of our own instead of getopt's */
-    while ((opt = getopt_long(argc, argv, ":f:j:0vh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":f:j:0Uvh", opts, NULL)) != -1) {
         switch (opt) {
         case OPT_OUTPUT:
             c->output_name = optarg;
@@ -241,6 +248,12 @@ static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
             break;
         case OPT_REQUIRE_SAFE:
             b->require_safe = true;
+            break;
+        case 'U':
+            force_share = true; /* pupa takes no image locks: always shared */
+            break;
+        case OPT_BACKING_CHAIN:
+            b->backing_chain = true;
             break;
         case OPT_SHA256:
             b->sha256 = true;
@@ -355,6 +368,9 @@ static int run_cli(struct cli *c, enum batch_op op, int argc, char **argv)
         return usage_error("%s", "run needs --guest FILE.elf");
     if (b->format && op != BATCH_INFO)
         return usage_error("%s", "--format applies to info");
+    if ((force_share || b->backing_chain) && op != BATCH_INFO)
+        return usage_error("%s", force_share ? "-U/--force-share applies to info"
+                                             : "--backing-chain applies to info");
     if (c->null_sep && !c->files_from)
         return usage_error("%s", "-0 applies to --files-from");
     /* a list (several names, or a list file) gets list output even when a shard of it

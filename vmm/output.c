@@ -373,9 +373,8 @@ static void json_members(struct json_writer *w, const struct report *r, const st
     }
 }
 
-void output_info_json(struct strbuf *out, const struct report *r, const char *filename, bool pretty)
+static void info_json_object(struct json_writer *w, const struct report *r, const char *filename)
 {
-    struct json_writer w;
     struct jmember m[16];
     size_t n = 0;
     char full[FMT_PATH_MAX * 2];
@@ -408,9 +407,25 @@ void output_info_json(struct strbuf *out, const struct report *r, const char *fi
         ADD("dirty-flag", J_BOOL, NULL, 0, 0, (r->flags & PUPA_INFO_F_DIRTY) != 0);
 #undef ADD
 
+    json_begin_object(w, NULL);
+    json_members(w, r, m, n);
+    json_safety(w, r); /* pupa's addition, after everything qemu-img prints */
+    json_end_object(w);
+}
+
+void output_info_json(struct strbuf *out, const struct report *r, const char *filename, bool pretty)
+{
+    struct json_writer w;
     json_init(&w, out, pretty);
-    json_begin_object(&w, NULL);
-    json_members(&w, r, m, n);
-    json_safety(&w, r); /* pupa's addition, after everything qemu-img prints */
-    json_end_object(&w);
+    info_json_object(&w, r, filename);
+}
+
+void output_info_json_chain(struct strbuf *out, const struct report *r, const char *filename,
+                            bool pretty)
+{
+    struct json_writer w;
+    json_init(&w, out, pretty);
+    json_begin_array(&w, NULL);
+    info_json_object(&w, r, filename);
+    json_end_array(&w);
 }

@@ -18,6 +18,10 @@ void output_info_human(struct strbuf *out, const struct report *r, const char *f
  * plus "safety". pretty: qemu's 4-space layout; otherwise one compact line. */
 void output_info_json(struct strbuf *out, const struct report *r, const char *filename,
                       bool pretty);
+/* qemu-img info --backing-chain --output=json for an image without a backing
+ * file: the same object as the one element of an array. */
+void output_info_json_chain(struct strbuf *out, const struct report *r, const char *filename,
+                            bool pretty);
 
 /* The qemu QDict iteration order for n keys: fills order[] with indexes. */
 void qdict_order(const char *const *keys, size_t n, size_t *order);

@@ -824,6 +824,60 @@ def case_block_device():
             subprocess.run(["losetup", "-d", dev], check=False)
 
 
+def case_qemu_options():
+    """qemu-img info's own options that scripts pass (OpenStack runs `qemu-img info
+    --force-share --output=json`): -U/--force-share is accepted and changes nothing
+    (pupa never locks an image); --backing-chain gives qemu-img's chain layout (the
+    same human text, a JSON array of one object) for an image without a backing
+    file, and refuses, on one line and exit 1, an image that has one, because
+    following it would open a file the image names."""
+    qemu_img("create", "-q", "-f", "qcow2", "base.qcow2", "1G")
+    trap = trap_dir()
+    qemu_img("create", "-q", "-f", "qcow2", "-u", "-b", f"{trap}/base", "-F", "qcow2",
+             "top.qcow2", "1G")
+    settle("base.qcow2")
+    rc, plain, err = pupa("base.qcow2")
+    expect(rc == 0, f"pupa info base.qcow2: exit {rc} {err!r}")
+    for opt in ("-U", "--force-share"):
+        for out in ([], ["--output=json"]):
+            rc, got, err = pupa(opt, *out, "base.qcow2")
+            _, want, _ = pupa(*out, "base.qcow2")
+            expect((rc, err) == (0, "") and got == want, f"{opt} {out}: {rc} {err!r}")
+            _, q1, _ = qemu_img("info", opt, *out, "base.qcow2")
+            _, q2, _ = qemu_img("info", *out, "base.qcow2")
+            expect(q1 == q2, f"qemu-img {opt} changed its output")
+    # --backing-chain, no backing file: human identical, JSON an array of one object
+    _, qh, _ = qemu_img("info", "--backing-chain", "base.qcow2")
+    rc, ph, err = pupa("--backing-chain", "base.qcow2")
+    expect(rc == 0 and ph == plain and split_safety(ph)[0] == qh,
+           f"--backing-chain human: exit {rc} {err!r}\n{ph}\nqemu-img:\n{qh}")
+    _, qj, _ = qemu_img("info", "--backing-chain", "--output=json", "base.qcow2")
+    rc, pj, err = pupa("--backing-chain", "--output=json", "base.qcow2")
+    arr = json.loads(pj)
+    expect(rc == 0 and isinstance(arr, list) and len(arr) == 1, f"--backing-chain JSON: {pj}")
+    safety = arr[0].pop("safety")
+    expect(arr == json.loads(qj) and safety == {"safe": True, "findings": []},
+           f"--backing-chain JSON differs from qemu-img:\n{qj}\n{pj}")
+    expect(pj.startswith('[\n    {\n        "virtual-size"'), f"not qemu's layout: {pj[:40]!r}")
+    # a backing file: refused, nothing on stdout, the trap path never touched
+    for out in ([], ["--output=json"]):
+        rc, got, err = pupa("--backing-chain", *out, "top.qcow2")
+        expect(rc == 1 and got == "" and len(err.splitlines()) == 1 and
+               err.startswith("pupa: Could not open 'top.qcow2': --backing-chain: ") and
+               trap not in err, f"--backing-chain top.qcow2: exit {rc} {got!r} {err!r}")
+    expect(not os.path.exists(trap), f"{trap} was created")
+    # a batch: one compact array per good image, an error object for the refused one
+    rc, out, err = pupa("--backing-chain", "--output=json", "base.qcow2", "top.qcow2")
+    lines = [json.loads(ln) for ln in out.splitlines()]
+    expect(rc == 1 and len(lines) == 2 and isinstance(lines[0], list) and
+           lines[0][0]["format"] == "qcow2" and set(lines[1]) == {"filename", "error"},
+           f"batch --backing-chain: exit {rc} {out!r}")
+    for args in (["read", "-U", "base.qcow2"], ["read", "--backing-chain", "base.qcow2"]):
+        p = subprocess.run([PUPA] + args, capture_output=True, text=True, cwd=WORK)
+        expect(p.returncode == 2 and p.stdout == "" and "applies to info" in p.stderr,
+               f"pupa {' '.join(args)}: exit {p.returncode} {p.stderr!r}")
+
+
 def case_usage():
     """Exit codes: 2 for usage errors (nothing on stdout, a message naming the
     problem), 1 for an image that cannot be inspected, 0 otherwise."""
@@ -876,6 +930,7 @@ CASES = {
     "format": case_format,
     "format-unknown": case_format_unknown,
     "block-device": case_block_device,
+    "qemu-options": case_qemu_options,
     "usage": case_usage,
 }
 
