@@ -308,3 +308,19 @@ int run_suite(Suite *s, bool have_qemu)
     return test_run_suite_or_skip(
         s, have_qemu ? NULL : "qemu-img not installed; only the crafted-image tests ran");
 }
+
+uint8_t *copy_64k(const uint8_t *image, size_t len)
+{
+    ck_assert_uint_le(len, 65536);
+    uint8_t *big = calloc(1, 65536);
+    ck_assert_ptr_nonnull(big);
+    memcpy(big, image, len);
+    return big;
+}
+
+void robustness_64k(const uint8_t *image, const char *name, const char *format, size_t area)
+{
+    truncation_loop(image, 65536, name, NULL, 65536, 512);
+    truncation_loop(image, 65536, name, format, 65536, 512);
+    mutation_loop(image, 65536, name, format, area, 3000, 2024);
+}

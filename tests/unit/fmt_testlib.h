@@ -78,6 +78,14 @@ void truncation_loop(const uint8_t *data, size_t len, const char *name, const ch
 void mutation_loop(const uint8_t *data, size_t len, const char *name, const char *format,
                    size_t area, int rounds, uint32_t seed);
 
+/* A zero-filled 64 KiB copy of an image of len <= 64 KiB bytes (caller frees). */
+uint8_t *copy_64k(const uint8_t *image, size_t len);
+
+/* What every parser test runs on a 64 KiB image: every sector cut, probed and
+ * forced to `format`, then 3000 flips (generator state 2024) in its first
+ * `area` bytes. */
+void robustness_64k(const uint8_t *image, const char *name, const char *format, size_t area);
+
 /* ------------------------------------------------------------ against qemu-img */
 
 /* pupa prints what qemu-img prints for this file: human text byte for byte (minus pupa's

@@ -129,12 +129,8 @@ START_TEST(robustness)
 {
     size_t len;
     uint8_t *b = bochs_image(0x20000, 4 << 20, 4096, 8, &len);
-    ck_assert_uint_le(len, 65536);
-    uint8_t *big = calloc(1, 65536);
-    memcpy(big, b, len);
-    truncation_loop(big, 65536, "x.bochs", NULL, 65536, 512);
-    truncation_loop(big, 65536, "x.bochs", "bochs", 65536, 512);
-    mutation_loop(big, 65536, "x.bochs", "bochs", 600, 3000, 2024);
+    uint8_t *big = copy_64k(b, len);
+    robustness_64k(big, "x.bochs", "bochs", 600);
     free(big);
     free(b);
 }

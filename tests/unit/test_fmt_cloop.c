@@ -115,11 +115,8 @@ START_TEST(robustness)
     size_t len;
     uint8_t *b = cloop_image(65536, 50, 1000, &len);
     ck_assert_uint_le(len, 65536);
-    uint8_t *big = calloc(1, 65536);
-    memcpy(big, b, len);
-    truncation_loop(big, 65536, "x.cloop", NULL, 65536, 512);
-    truncation_loop(big, 65536, "x.cloop", "cloop", 65536, 512);
-    mutation_loop(big, 65536, "x.cloop", "cloop", 600, 3000, 2024);
+    uint8_t *big = copy_64k(b, len);
+    robustness_64k(big, "x.cloop", "cloop", 600);
     free(big);
     free(b);
 }

@@ -270,14 +270,10 @@ START_TEST(robustness)
 {
     size_t len;
     uint8_t *b = prl_image("WithouFreSpacExt", 8, 16 << 20, &len);
-    uint8_t *big = calloc(1, 65536);
-    ck_assert_uint_le(len, 65536);
-    memcpy(big, b, len);
+    uint8_t *big = copy_64k(b, len);
     for (int i = 0; i < 8; i++)
         put32le(big + 64 + 4 * i, 8 + i);
-    truncation_loop(big, 65536, "x.hdd", NULL, 65536, 512);
-    truncation_loop(big, 65536, "x.hdd", "parallels", 65536, 512);
-    mutation_loop(big, 65536, "x.hdd", "parallels", 128, 3000, 2024);
+    robustness_64k(big, "x.hdd", "parallels", 128);
     free(big);
     free(b);
 }
