@@ -324,3 +324,18 @@ void robustness_64k(const uint8_t *image, const char *name, const char *format, 
     truncation_loop(image, 65536, name, format, 65536, 512);
     mutation_loop(image, 65536, name, format, area, 3000, 2024);
 }
+
+void created_like_qemu(const char *format, const char *ext, const char *const (*opts)[2], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "c%zu.%s", i, ext);
+        const char *p = tmp_path(name);
+        ck_assert_int_eq(
+            test_sh("qemu-img create -q -f %s %s '%s' %s", format, opts[i][0], p, opts[i][1]), 0);
+        char *h = same_as_qemu(p, NULL);
+        ck_assert_msg(strstr(h, "safety: safe\n") != NULL, "%s: %s", p, h);
+        free(h);
+        free(same_as_qemu(p, format));
+    }
+}

@@ -88,6 +88,10 @@ void robustness_64k(const uint8_t *image, const char *name, const char *format, 
 
 /* ------------------------------------------------------------ against qemu-img */
 
+/* For each {options, size}: `qemu-img create -f format OPTIONS tmp/cI.EXT SIZE`; pupa
+ * must print what qemu-img prints, probed (and call the image safe) and with -f format. */
+void created_like_qemu(const char *format, const char *ext, const char *const (*opts)[2], size_t n);
+
 /* pupa prints what qemu-img prints for this file: human text byte for byte (minus pupa's
  * "safety:" block and both "disk size" lines: the parsers alone do not measure it) and JSON
  * as parsed objects (minus "safety" and "actual-size", which both must have). Returns pupa's

@@ -291,17 +291,7 @@ START_TEST(qemu_created)
         {"-o cluster_size=64k", "2G"},
         {"-o cluster_size=64k", "64M"},
     };
-    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-        char name[64];
-        snprintf(name, sizeof(name), "c%zu.hdd", i);
-        const char *p = tmp_path(name);
-        ck_assert_int_eq(
-            test_sh("qemu-img create -q -f parallels %s '%s' %s", opts[i][0], p, opts[i][1]), 0);
-        char *h = same_as_qemu(p, NULL);
-        ck_assert_msg(strstr(h, "safety: safe\n") != NULL, "%s: %s", p, h);
-        free(h);
-        free(same_as_qemu(p, "parallels"));
-    }
+    created_like_qemu("parallels", "hdd", opts, sizeof(opts) / sizeof(opts[0]));
     const char *p = tmp_path("c5.hdd");
     ck_assert_int_eq(
         test_sh("qemu-io -f parallels -c 'write -P 5 0 64k' -c 'write 10M 4k' '%s' >/dev/null", p),

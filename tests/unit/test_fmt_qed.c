@@ -206,17 +206,7 @@ START_TEST(qemu_created)
         {"-o cluster_size=128k,table_size=8", "2G"},
         {"-o cluster_size=4k,table_size=4", "64M"},
     };
-    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-        char name[64];
-        snprintf(name, sizeof(name), "c%zu.qed", i);
-        const char *p = tmp_path(name);
-        ck_assert_int_eq(test_sh("qemu-img create -q -f qed %s '%s' %s", opts[i][0], p, opts[i][1]),
-                         0);
-        char *h = same_as_qemu(p, NULL);
-        ck_assert_msg(strstr(h, "safety: safe\n") != NULL, "%s: %s", p, h);
-        free(h);
-        free(same_as_qemu(p, "qed"));
-    }
+    created_like_qemu("qed", "qed", opts, sizeof(opts) / sizeof(opts[0]));
     /* allocated clusters */
     const char *p = tmp_path("c6.qed");
     ck_assert_int_eq(

@@ -124,17 +124,7 @@ START_TEST(qemu_created)
         {"", "1M"}, {"", "100M"}, {"", "3G"}, {"-o static=on", "5M"}, {"-o static=on", "1536K"},
         {"", "0"},  {"", "1000"},
     };
-    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-        char name[64];
-        snprintf(name, sizeof(name), "c%zu.vdi", i);
-        const char *p = tmp_path(name);
-        ck_assert_int_eq(test_sh("qemu-img create -q -f vdi %s '%s' %s", opts[i][0], p, opts[i][1]),
-                         0);
-        char *h = same_as_qemu(p, NULL);
-        ck_assert_msg(strstr(h, "safety: safe\n") != NULL, "%s: %s", p, h);
-        free(h);
-        free(same_as_qemu(p, "vdi"));
-    }
+    created_like_qemu("vdi", "vdi", opts, sizeof(opts) / sizeof(opts[0]));
     /* allocated blocks (qemu-io writes whole 1 MiB blocks) */
     const char *p = tmp_path("w.vdi");
     ck_assert_int_eq(test_sh("qemu-img create -q -f vdi '%s' 64M", p), 0);
