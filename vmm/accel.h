@@ -31,6 +31,10 @@ extern const struct accel_ops accel_emu_ops;
  * 0, or -1 with a message in err. */
 int accel_emu_preload(char *err, size_t errlen);
 
+/* Ask KVM for the CPUID it supports now (before forking workers, so they
+ * inherit the answer instead of each asking); 0, or -1 (workers then ask). */
+int accel_kvm_prepare(void);
+
 /* True when /dev/kvm opens and speaks the API pupa needs. */
 bool accel_kvm_available(void);
 

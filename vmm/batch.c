@@ -832,8 +832,12 @@ int batch_run(const struct batch_opts *o)
     /* jobs: one per `per` images; commands without images run one guest */
     b.njobs = o->nimages ? (o->nimages + b.per - 1) / b.per : 1;
     unsigned jobs = o->jobs ? o->jobs : 1;
+    /* set-up every worker shares, done once here: the seccomp filter, KVM's CPUID
+     * table (on failure each worker asks KVM itself) or the emulator library */
     if (o->sandbox && sandbox_prepare() != 0)
         return 1;
+    if (o->accel == &accel_kvm_ops)
+        accel_kvm_prepare();
     if (o->accel == &accel_emu_ops) {
         /* load the emulator once here; every worker inherits it */
         char err[256];
