@@ -7,7 +7,7 @@ set(PUPA_INFO_TMP ${CMAKE_CURRENT_BINARY_DIR}/tmp/info)
 # when /dev/kvm works (77 otherwise; also 77 without qemu-img or strace).
 set(PUPA_INFO_CASES safe backing-passwd backing-trap vmdk-hostname data-file polyglot corrupt
     encrypted out-of-range spoof utf8 snapshots error-words format format-unknown block-device
-    qemu-options usage)
+    qemu-options exits usage)
 foreach(accel emu kvm)
   foreach(c ${PUPA_INFO_CASES})
     add_test(NAME info/${c}-${accel}

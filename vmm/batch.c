@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "batch.h"
-#include "pupa/formats.h"
 #include "output.h"
+#include "pupa/formats.h"
 #include "report.h"
 #include "sandbox.h"
 #include "session.h"
@@ -720,11 +720,13 @@ static void print_stats(struct batch *b, const struct job *j)
     display_clear(&b->display);
     fprintf(stderr,
             "pupa: stats: %s: backend %s, set-up %.3f ms, run %.3f ms, %llu exits, %llu frames, "
-            "%llu bytes read, %llu requests, %llu notifies, worker peak RSS %llu KiB\n",
+            "%llu bytes read, %llu requests, %llu notifies, %llu posted writes, worker peak RSS "
+            "%llu KiB\n",
             j->st.label, b->o->accel->name, r->setup_s * 1e3, r->run_s * 1e3,
             (unsigned long long)r->exits, (unsigned long long)r->frames,
             (unsigned long long)r->bytes_read, (unsigned long long)r->blk_requests,
-            (unsigned long long)r->blk_notifies, (unsigned long long)r->peak_rss_kib);
+            (unsigned long long)r->blk_notifies, (unsigned long long)r->posted,
+            (unsigned long long)r->peak_rss_kib);
 }
 
 /* The job is over: render its result text and count it, then drop everything

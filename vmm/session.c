@@ -195,6 +195,7 @@ int session_run(const struct session_opts *o, struct session_result *r)
     r->state = s->vm.state;
     r->exit_status = s->vm.exit_status;
     r->exits = s->vm.exits;
+    r->posted = s->vm.posted;
     memcpy(r->log_tail, s->log_ring, s->log_len);
     r->log_tail[s->log_len] = '\0';
     /* a clean exit in the middle of a frame is still a protocol error */

@@ -47,6 +47,7 @@ struct session_result {
     int exit_status;
     char error[640]; /* one line: why the guest failed; "" when it exited 0 */
     uint64_t exits;
+    uint64_t posted; /* device writes that reached the VMM without an exit */
     uint64_t frames;
     uint64_t bytes_read; /* by the virtio-blk devices */
     uint64_t blk_requests, blk_notifies, blk_errors;

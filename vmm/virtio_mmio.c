@@ -187,8 +187,17 @@ void virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, int index,
     t->vm = vm;
     t->ops = ops;
     t->dev = dev;
-    struct vm_mmio_dev d = {PUPA_MMIO_BASE + (uint64_t)index * PUPA_MMIO_STRIDE, PUPA_MMIO_STRIDE,
-                            t, virtio_mmio_io};
+    /* Writes only latch values (feature words, queue addresses, status) until the
+     * guest reads a register back or rings QueueNotify, the one write that starts
+     * work: the rest may be posted (on KVM: no exit per register write). */
+    struct vm_mmio_dev d = {
+        .base = PUPA_MMIO_BASE + (uint64_t)index * PUPA_MMIO_STRIDE,
+        .len = PUPA_MMIO_STRIDE,
+        .opaque = t,
+        .io = virtio_mmio_io,
+        .posted_writes = true,
+        .doorbell = VIRTIO_MMIO_QUEUE_NOTIFY,
+    };
     vm_add_mmio(vm, &d);
 }
 

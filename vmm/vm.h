@@ -27,11 +27,18 @@ struct vm_pio_dev {
                bool is_write);
 };
 
-/* MMIO device window at base..base+len. */
+/* MMIO device window at base..base+len.
+ * posted_writes: the device promises that a write anywhere in the window except
+ * the 4-byte register at `doorbell` has no effect the guest can see before its
+ * next read of the window or write to the doorbell. A backend may then queue
+ * such writes without leaving the guest (KVM's coalesced MMIO) and hand them
+ * to io(), in order, before it handles the next exit of any kind. */
 struct vm_mmio_dev {
     uint64_t base, len;
     void *opaque;
     void (*io)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+    bool posted_writes;
+    uint64_t doorbell;
 };
 
 #define VM_MAX_PIO  8
@@ -52,6 +59,7 @@ struct vm {
     int exit_status;
     char fail[512];
     uint64_t exits;          /* returns to the VMM (KVM_RUN returns / emulator hook calls) */
+    uint64_t posted;         /* device writes queued without an exit (KVM coalesced MMIO) */
     uint64_t unknown_access; /* unknown port / MMIO accesses (logged, not fatal) */
     uint64_t deadline_ns;    /* 0 = none */
     volatile sig_atomic_t kicked;

@@ -878,6 +878,33 @@ def case_qemu_options():
                f"pupa {' '.join(args)}: exit {p.returncode} {p.stderr!r}")
 
 
+def case_exits():
+    """The exit budget of one `pupa info` (the issue's target: at most 50 per image),
+    read from --stats. On KVM with coalesced MMIO the virtio set-up writes are posted
+    instead of exiting: the same accesses, about half the exits; the emulator posts
+    none. Either way exits + posted writes is the same count, and the output is the
+    same as without --stats."""
+    qemu_img("create", "-q", "-f", "qcow2", "e.qcow2", "10G")
+    rc, plain, _ = pupa("e.qcow2")
+    p = subprocess.run([PUPA, "info", f"--accel={ACCEL}", "--stats", "e.qcow2"],
+                       capture_output=True, text=True, cwd=WORK, timeout=120)
+    m = re.search(r"backend (\w+), .* (\d+) exits, .* (\d+) notifies, (\d+) posted writes, "
+                  r"worker peak RSS", p.stderr)
+    expect(p.returncode == 0 and rc == 0 and m and p.stdout == plain,
+           f"--stats: exit {p.returncode}: {p.stderr!r}")
+    backend, exits, notifies, posted = m.group(1), int(m.group(2)), int(m.group(3)), \
+        int(m.group(4))
+    print(f"{backend}: {exits} exits, {posted} posted writes, {notifies} notifies")
+    expect(backend == ACCEL, f"backend {backend}")
+    expect(exits <= 50, f"{exits} exits for one image (the budget is 50)")
+    expect(notifies >= 1, "no virtqueue notify: the image was not read through virtio-blk")
+    if ACCEL == "emu":
+        expect(posted == 0, f"{posted} posted writes on the emulator")
+    elif posted:
+        # posted writes replace exits one for one: the set-up writes alone are > 10
+        expect(posted >= 10 and exits <= 20, f"{exits} exits with {posted} posted writes")
+
+
 def case_usage():
     """Exit codes: 2 for usage errors (nothing on stdout, a message naming the
     problem), 1 for an image that cannot be inspected, 0 otherwise."""
@@ -931,6 +958,7 @@ CASES = {
     "format-unknown": case_format_unknown,
     "block-device": case_block_device,
     "qemu-options": case_qemu_options,
+    "exits": case_exits,
     "usage": case_usage,
 }
 
