@@ -23,32 +23,59 @@ static inline uint32_t ror(uint32_t x, int n)
     return (x >> n) | (x << (32 - n));
 }
 
+static inline uint32_t load_be32(const uint8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4); /* the guest builds with -fno-builtin: no call */
+    return __builtin_bswap32(v);
+}
+
+/* Shaped for the emulator as much as for the CPU: under TCG every guest memory
+ * access goes through the soft TLB, so the schedule is a 16-word ring updated
+ * in place (not a 64-word array), the rounds are unrolled by 8 so the working
+ * variables rotate by renaming instead of 8 moves a round, and the choose and
+ * majority functions take 3 and 4 operations instead of 4 and 5. */
+#define CH(e, f, g)  ((((f) ^ (g)) & (e)) ^ (g))
+#define MAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))
+#define S0(a)        (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22))
+#define S1(e)        (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25))
+#define s0(x)        (ror(x, 7) ^ ror(x, 18) ^ ((x) >> 3))
+#define s1(x)        (ror(x, 17) ^ ror(x, 19) ^ ((x) >> 10))
+/* w[j & 15] for round i >= 16, from the ring */
+#define SCHEDULE(j)                                                                                \
+    (w[(j)&15] += s1(w[((j) + 14) & 15]) + w[((j) + 9) & 15] + s0(w[((j) + 1) & 15]))
+#define ROUND(a, b, c, d, e, f, g, h, k, x)                                                        \
+    do {                                                                                           \
+        uint32_t t1_ = (h) + S1(e) + CH(e, f, g) + (k) + (x);                                      \
+        (d) += t1_;                                                                                \
+        (h) = t1_ + S0(a) + MAJ(a, b, c);                                                          \
+    } while (0)
+#define EIGHT(i, X)                                                                                \
+    do {                                                                                           \
+        ROUND(a, b, c, d, e, f, g, hh, K[(i) + 0], X((i) + 0));                                    \
+        ROUND(hh, a, b, c, d, e, f, g, K[(i) + 1], X((i) + 1));                                    \
+        ROUND(g, hh, a, b, c, d, e, f, K[(i) + 2], X((i) + 2));                                    \
+        ROUND(f, g, hh, a, b, c, d, e, K[(i) + 3], X((i) + 3));                                    \
+        ROUND(e, f, g, hh, a, b, c, d, K[(i) + 4], X((i) + 4));                                    \
+        ROUND(d, e, f, g, hh, a, b, c, K[(i) + 5], X((i) + 5));                                    \
+        ROUND(c, d, e, f, g, hh, a, b, K[(i) + 6], X((i) + 6));                                    \
+        ROUND(b, c, d, e, f, g, hh, a, K[(i) + 7], X((i) + 7));                                    \
+    } while (0)
+#define FIRST(j) (w[j] = load_be32(p + 4 * (j)))
+
 static void blocks_portable(uint32_t h[8], const uint8_t *p, size_t n)
 {
     while (n--) {
-        uint32_t w[64];
-        for (int i = 0; i < 16; i++)
-            w[i] = ((uint32_t)p[4 * i] << 24) | ((uint32_t)p[4 * i + 1] << 16) |
-                   ((uint32_t)p[4 * i + 2] << 8) | p[4 * i + 3];
-        for (int i = 16; i < 64; i++) {
-            uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-            uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-        }
+        uint32_t w[16];
         uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-        for (int i = 0; i < 64; i++) {
-            uint32_t t1 =
-                hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-            uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-            hh = g;
-            g = f;
-            f = e;
-            e = d + t1;
-            d = c;
-            c = b;
-            b = a;
-            a = t1 + t2;
-        }
+        EIGHT(0, FIRST);
+        EIGHT(8, FIRST);
+        EIGHT(16, SCHEDULE);
+        EIGHT(24, SCHEDULE);
+        EIGHT(32, SCHEDULE);
+        EIGHT(40, SCHEDULE);
+        EIGHT(48, SCHEDULE);
+        EIGHT(56, SCHEDULE);
         h[0] += a;
         h[1] += b;
         h[2] += c;
