@@ -9,6 +9,7 @@ same file: human output without pupa's safety block byte for byte, JSON without
 "safety" as parsed objects. Findings are checked by their exact check names,
 exit codes exactly (0 inspected, 1 not inspected, 2 usage, 3 unsafe with
 --require-safe)."""
+import hashlib
 import json
 import os
 import re
@@ -790,8 +791,9 @@ def case_format_unknown():
 def case_block_device():
     """Block devices (read-only loop devices over a qemu-img qcow2 and over a raw
     disk of zeros): pupa inspects them exactly like qemu-img, probed and with -f
-    host_device and -f raw, and refuses -f file with qemu-img's words. 77 when
-    this machine cannot attach a loop device."""
+    host_device and -f raw, and refuses -f file with qemu-img's words; `pupa read
+    --sha256` hashes the devices' bytes. 77 when this machine cannot attach a loop
+    device."""
     need_tool("losetup")
     qemu_img("create", "-q", "-f", "qcow2", "b.qcow2", "1G")
     os.truncate(os.path.join(WORK, "b.qcow2"), 1 << 20)
@@ -814,6 +816,14 @@ def case_block_device():
         expect(obj["format"] == "raw" and obj["virtual-size"] == 1 << 20, f"{rdev}: {obj}")
         obj = inspect(rdev, [], fmt_args=["-f", "host_device"])
         expect(obj["format"] == "host_device", f"{rdev} -f host_device: {obj}")
+        # pupa read hashes the device's bytes: those of the file behind it
+        p = subprocess.run([PUPA, "read", "--sha256", f"--accel={ACCEL}", "--progress=none"] +
+                           loops, capture_output=True, text=True, cwd=WORK, timeout=120)
+        want = "".join(f"{hashlib.sha256(open(os.path.join(WORK, n), 'rb').read()).hexdigest()}"
+                       f"  {dev}\n" for n, dev in zip(("b.qcow2", "b.raw"), loops))
+        expect(p.returncode == 0 and p.stdout == want,
+               f"pupa read --sha256 on loop devices: exit {p.returncode} {p.stderr!r}\n"
+               f"{p.stdout}want\n{want}")
         for dev in loops:
             qrc, _, qerr = qemu_img("info", "-f", "file", dev, check=False)
             rc, out, err = pupa("-f", "file", dev)
