@@ -518,7 +518,6 @@ static void job_reap(struct batch *b, struct job *j)
         k++;
     memmove(b->run_list + k, b->run_list + k + 1, (b->running - k - 1) * sizeof(*b->run_list));
     b->running--;
-    job_done(b, j);
     j->st.running = false;
     j->st.finished = true;
     j->st.t_end = now_s();
@@ -534,6 +533,7 @@ static void job_reap(struct batch *b, struct job *j)
         else
             j->error = xasprintf("worker exited without a result");
     }
+    job_done(b, j); /* renders: after everything above is known */
 }
 
 /* Collect workers that finished their job but were still exiting. */

@@ -3,8 +3,11 @@
 check that the VMM reports the expected outcome, with the expected exit
 status, within the timeout, and survives."""
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from pupatest import expect, fail, json_lines, need_accel, no_escapes, run  # noqa: E402
@@ -54,6 +57,23 @@ def main():
         rc, out, err = run(base[:-1] + ["1"], timeout=30)
         expect(rc == 1, f"exit {rc}")
         expect("did not finish within the timeout" in err, err)
+        # a worker that dies without a result (SIGKILL from outside): named as such
+        proc = subprocess.Popen(base[:-1] + ["30"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        children = f"/proc/{proc.pid}/task/{proc.pid}/children"
+        deadline = time.monotonic() + 20
+        worker = ""
+        while not worker and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with open(children) as f:
+                pids = f.read().split()
+            worker = pids[0] if pids else ""
+        expect(worker, "pupa started no worker")
+        time.sleep(0.3)
+        os.kill(int(worker), signal.SIGKILL)
+        out, err = proc.communicate(timeout=30)
+        expect(proc.returncode == 1, f"exit {proc.returncode}: {err}")
+        expect("worker died (Killed)" in err, f"the killed worker is not named: {err!r}")
     elif case == "triplefault":
         rc, out, err = run(base)
         expect(rc == 1, f"exit {rc}")
