@@ -50,7 +50,6 @@ struct job {
     struct status_job st;
     struct report report;
     struct session_result *result; /* the worker's last record; NULL until it arrives */
-    bool have_result;
     /* rendered when the job finishes, printed in order: a finished job waiting for
      * its turn holds only its text, not its report */
     char *out;
@@ -462,7 +461,6 @@ static void job_record(struct batch *b, struct job *j, uint8_t kind)
         memcpy(j->result, j->rec, sizeof(*j->result));
         j->result->error[sizeof(j->result->error) - 1] = '\0';
         j->result->log_tail[sizeof(j->result->log_tail) - 1] = '\0';
-        j->have_result = true;
     }
 }
 
@@ -507,7 +505,7 @@ static void job_reap(struct batch *b, struct job *j)
     j->rfd = -1;
     pid_t got;
     do {
-        got = waitpid(j->pid, &status, j->have_result ? WNOHANG : 0);
+        got = waitpid(j->pid, &status, j->result ? WNOHANG : 0);
     } while (got < 0 && errno == EINTR);
     if (got == 0 && b->nlingering < sizeof(b->lingering) / sizeof(b->lingering[0]))
         b->lingering[b->nlingering++] = j->pid;
@@ -523,7 +521,7 @@ static void job_reap(struct batch *b, struct job *j)
     j->st.t_end = now_s();
     if (got > 0 && WIFSIGNALED(status))
         j->term_signal = WTERMSIG(status);
-    if (!j->have_result) {
+    if (!j->result) {
         if (j->killed)
             j->error = xasprintf("worker killed after the timeout");
         else if (j->term_signal == SIGSYS)
@@ -902,7 +900,7 @@ int batch_run(const struct batch_opts *o)
             if (got > 0) {
                 if (!job_input(&b, j, buf, (size_t)got))
                     kill(j->pid, SIGKILL); /* a malformed record: the worker is broken */
-                else if (j->have_result)
+                else if (j->result)
                     job_reap(&b, j);
             } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
                 job_reap(&b, j);
