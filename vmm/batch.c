@@ -283,10 +283,39 @@ static void job_done(struct batch *b, struct job *j)
     b->done_list[b->ndone++] = j;
 }
 
-/* Open one image read-only without ever blocking (FIFOs, devices): only
- * regular files and block devices are accepted. */
-static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *actual, char **error)
+/* --format rules qemu-img applies before reading a byte: an unknown driver
+ * fails (even for a missing file), and the protocol drivers asked for as a
+ * format want their file type (file: regular file; host_device: block device).
+ * mode 0: the file is not open yet (only the name is checked). */
+static int check_format(const char *format, const char *path, mode_t mode, char **error)
 {
+    if (!format)
+        return 0;
+    if (!pupa_format_known(format)) {
+        *error = xasprintf("Could not open '%s': Unknown driver '%s'", path, format);
+        return -1;
+    }
+    if (mode && strcmp(format, "file") == 0 && !S_ISREG(mode)) {
+        *error = xasprintf("Could not open '%s': 'file' driver requires '%s' to be a regular file",
+                           path, path);
+        return -1;
+    }
+    if (mode && strcmp(format, "host_device") == 0 && !S_ISBLK(mode)) {
+        *error = xasprintf("Could not open '%s': 'host_device' driver requires '%s' to be either "
+                           "a character or block device",
+                           path, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Open one image read-only without ever blocking (FIFOs, devices): only
+ * regular files and block devices are accepted, and what --format demands. */
+static int open_image(const char *path, const char *format, int *fd_out, uint64_t *size,
+                      uint64_t *actual, char **error)
+{
+    if (check_format(format, path, 0, error))
+        return -1;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -316,6 +345,10 @@ static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *a
         close(fd);
         return -1;
     }
+    if (check_format(format, path, st.st_mode, error)) {
+        close(fd);
+        return -1;
+    }
     if (S_ISBLK(st.st_mode)) {
         uint64_t bytes = 0;
         if (ioctl(fd, BLKGETSIZE64, &bytes) != 0) {
@@ -337,35 +370,6 @@ static int open_image(const char *path, int *fd_out, uint64_t *size, uint64_t *a
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     *actual = (uint64_t)st.st_blocks * 512;
     *fd_out = fd;
-    return 0;
-}
-
-/* --format rules qemu-img applies before reading a byte: an unknown driver
- * fails (even for a missing file), and the protocol drivers asked for as a
- * format want their file type (file: regular file; host_device: block device).
- * fd < 0: the file is not open yet (only the name is checked). */
-static int check_format(const char *format, const char *path, int fd, char **error)
-{
-    if (!format)
-        return 0;
-    if (!pupa_format_known(format)) {
-        *error = xasprintf("Could not open '%s': Unknown driver '%s'", path, format);
-        return -1;
-    }
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0)
-        return 0;
-    if (strcmp(format, "file") == 0 && !S_ISREG(st.st_mode)) {
-        *error = xasprintf("Could not open '%s': 'file' driver requires '%s' to be a regular file",
-                           path, path);
-        return -1;
-    }
-    if (strcmp(format, "host_device") == 0 && !S_ISBLK(st.st_mode)) {
-        *error = xasprintf("Could not open '%s': 'host_device' driver requires '%s' to be either "
-                           "a character or block device",
-                           path, path);
-        return -1;
-    }
     return 0;
 }
 
@@ -400,9 +404,7 @@ static void job_start(struct batch *b, struct job *j)
     for (size_t i = 0; i < j->nimg; i++) {
         char *err = NULL;
         const char *path = o->images[j->first + i];
-        if (check_format(o->format, path, -1, &err) ||
-            open_image(path, &j->fds[i], &j->sizes[i], &j->actual[i], &err) ||
-            check_format(o->format, path, j->fds[i], &err)) {
+        if (open_image(path, o->format, &j->fds[i], &j->sizes[i], &j->actual[i], &err)) {
             j->error = err;
             job_close_fds(j);
             job_done(b, j);
