@@ -21,6 +21,7 @@ the data, and images over 64 KiB one in the sparse layout (their non-zero sector
 anywhere in the file, up to 64 KiB of them)."""
 import hashlib
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -29,9 +30,11 @@ import sys
 HEAD = 64 * 1024
 # index into names[] in fuzz_formats.c
 NAME_BY_EXT = {".dmg": 1, ".vmdk": 2, ".qcow2": 3, ".vhd": 4, ".vhdx": 4}
-# fmt_drivers[] order in guest/formats/drivers.c: forced-format seeds use it
-DRIVERS = ["qed", "parallels", "vdi", "qcow2", "qcow", "vmdk", "vpc", "vhdx", "luks", "bochs",
-           "dmg", "cloop", "raw", "file", "host_device"]
+# fmt_drivers[] order (guest/formats/drivers.c builds it from PUPA_FORMATS in
+# pupa/formats.h): forced-format seeds name a driver by its index
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "protocol",
+                       "include", "pupa", "formats.h")) as _f:
+    DRIVERS = re.findall(r"^\s*X\((\w+)\)", _f.read(), re.M)
 FORCE_BASE = 0xa0
 
 
