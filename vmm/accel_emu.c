@@ -66,14 +66,20 @@ struct emu_window {
     uint64_t base;
 };
 
+/* The watchdog thread's life: started by set_entry (a worker's sandbox allows
+ * no new threads once the guest runs), waiting until the run begins, watching
+ * while it lasts, leaving when it ends (or when the VM is destroyed unrun). */
+enum emu_phase { EMU_STARTING, EMU_WAITING, EMU_RUNNING, EMU_DONE };
+
 struct emu_state {
     uc_engine *uc;
     pthread_t watchdog;
+    bool have_watchdog;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    int running; /* the vCPU thread is inside uc_emu_start (under lock) */
+    enum emu_phase phase; /* under lock */
     volatile int stopped_by_watchdog;
-    uc_hook hook_in, hook_out, hook_intr, hook_bad;
+    uc_hook hook_in, hook_out, hook_syscall, hook_intr, hook_bad;
     uint64_t rip;
     struct emu_window window;
 };
@@ -138,6 +144,19 @@ static void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64
     emu_stop_if_done(uc, w->vm);
 }
 
+/* Unicorn runs SYSCALL as a call of this hook and nothing else (no entry to
+ * ring 0); a pupa guest has no system calls, so it is the guest's end, as on
+ * KVM (where it enters ring 0 at LSTAR 0, an absent page, and faults). */
+static void emu_syscall(uc_engine *uc, void *opaque)
+{
+    struct vm *vm = opaque;
+    uint64_t rip = 0;
+    ucf.reg_read(uc, UC_X86_REG_RIP, &rip);
+    vm_fail(vm, "guest crashed: SYSCALL at rip 0x%llx (a pupa guest has no system calls)",
+            (unsigned long long)rip);
+    ucf.emu_stop(uc);
+}
+
 /* The emulator reports CPU exceptions here instead of delivering them. */
 static void emu_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
@@ -145,9 +164,13 @@ static void emu_intr(uc_engine *uc, uint32_t intno, void *opaque)
     uint64_t rip = 0;
     ucf.reg_read(uc, UC_X86_REG_RIP, &rip);
     const uint8_t *insn = vm_gpa(vm, rip, 1);
+    uint64_t cr2 = 0;
     if (intno == 13 && insn && *insn == 0xf4) /* HLT is privileged in ring 3 */
         vm_fail(vm, "guest halted (HLT at rip 0x%llx) without reporting an exit status",
                 (unsigned long long)rip);
+    else if (intno == 14 && ucf.reg_read(uc, UC_X86_REG_CR2, &cr2) == UC_ERR_OK)
+        vm_fail(vm, "guest crashed: CPU exception 14 (%s) at rip 0x%llx, address 0x%llx",
+                vm_exception_name(14), (unsigned long long)rip, (unsigned long long)cr2);
     else
         vm_fail(vm, "guest crashed: CPU exception %u (%s) at rip 0x%llx", intno,
                 vm_exception_name(intno), (unsigned long long)rip);
@@ -191,6 +214,9 @@ static int emu_init(struct vm *vm)
         err = ucf.hook_add(e->uc, &e->hook_out, UC_HOOK_INSN, (void *)emu_out, vm, 1, 0,
                            UC_X86_INS_OUT);
     if (err == UC_ERR_OK)
+        err = ucf.hook_add(e->uc, &e->hook_syscall, UC_HOOK_INSN, (void *)emu_syscall, vm, 1, 0,
+                           UC_X86_INS_SYSCALL);
+    if (err == UC_ERR_OK)
         err = ucf.hook_add(e->uc, &e->hook_intr, UC_HOOK_INTR, (void *)emu_intr, vm, 1, 0);
     if (err == UC_ERR_OK)
         err = ucf.hook_add(e->uc, &e->hook_bad, UC_HOOK_MEM_INVALID, (void *)emu_bad_mem, vm, 1, 0);
@@ -199,53 +225,18 @@ static int emu_init(struct vm *vm)
     return 0;
 }
 
-static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
-{
-    struct emu_state *e = vm->accel_state;
-    uc_engine *uc = e->uc;
-    /* Unicorn's 64-bit mode is flat (no paging needed); enable SSE like KVM and
-     * run the guest in ring 3 with IOPL 3, from the same GDT as under KVM. */
-    uint64_t cr0 = 0, cr4 = 0;
-    ucf.reg_read(uc, UC_X86_REG_CR0, &cr0);
-    ucf.reg_read(uc, UC_X86_REG_CR4, &cr4);
-    cr0 = (cr0 & ~((1ull << 2) | (1ull << 3))) | (1ull << 1); /* clear EM, TS; set MP */
-    cr4 |= (1ull << 9) | (1ull << 10);                        /* OSFXSR, OSXMMEXCPT */
-    uc_x86_mmr gdtr = {0, PUPA_BOOT_GDT, PUPA_GDT_ENTRIES * 8 - 1, 0};
-    uc_x86_mmr idtr = {0, PUPA_BOOT_IDT, 32 * 16 - 1, 0};
-    uint64_t fs_base = PUPA_BOOT_TLS, rflags = 0x2 | (3u << 12);
-    uint64_t cs = PUPA_GDT_CODE_SEL, ds = PUPA_GDT_DATA_SEL;
-    struct {
-        int reg;
-        const void *val;
-    } writes[] = {
-        {UC_X86_REG_CR0, &cr0},   {UC_X86_REG_CR4, &cr4},       {UC_X86_REG_GDTR, &gdtr},
-        {UC_X86_REG_IDTR, &idtr}, {UC_X86_REG_SS, &ds},         {UC_X86_REG_DS, &ds},
-        {UC_X86_REG_ES, &ds},     {UC_X86_REG_CS, &cs},         {UC_X86_REG_FS_BASE, &fs_base},
-        {UC_X86_REG_RSP, &rsp},   {UC_X86_REG_EFLAGS, &rflags},
-    };
-    for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
-        uc_err err = ucf.reg_write(uc, writes[i].reg, writes[i].val);
-        if (err != UC_ERR_OK) {
-            char what[48];
-            snprintf(what, sizeof(what), "uc_reg_write(%d)", writes[i].reg);
-            return EMU_FAIL(vm, what, err);
-        }
-    }
-    e->rip = rip;
-    return 0;
-}
-
-static void emu_kick(struct vm *vm)
-{
-    (void)vm; /* the watchdog sees vm->kicked within EMU_WATCHDOG_NS */
-}
-
 static void *emu_watchdog(void *arg)
 {
     struct vm *vm = arg;
     struct emu_state *e = vm->accel_state;
     pthread_mutex_lock(&e->lock);
-    while (e->running) {
+    if (e->phase == EMU_STARTING) { /* the thread's own start-up calls are over */
+        e->phase = EMU_WAITING;
+        pthread_cond_signal(&e->wake);
+    }
+    while (e->phase == EMU_WAITING)
+        pthread_cond_wait(&e->wake, &e->lock);
+    while (e->phase == EMU_RUNNING) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += EMU_WATCHDOG_NS;
@@ -255,7 +246,7 @@ static void *emu_watchdog(void *arg)
         }
         pthread_cond_timedwait(&e->wake, &e->lock, &until);
         bool late = vm->deadline_ns && now_ns() >= vm->deadline_ns;
-        if (e->running && (vm->kicked || late || vm->state != VM_RUNNING)) {
+        if (e->phase == EMU_RUNNING && (vm->kicked || late || vm->state != VM_RUNNING)) {
             e->stopped_by_watchdog = 1;
             ucf.emu_stop(e->uc);
             break;
@@ -265,23 +256,101 @@ static void *emu_watchdog(void *arg)
     return NULL;
 }
 
+static void emu_set_phase(struct emu_state *e, enum emu_phase phase)
+{
+    pthread_mutex_lock(&e->lock);
+    e->phase = phase;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Start the watchdog now, while the worker may still create threads, and
+ * wait until the thread is past glibc's start-up (rseq, robust list), which
+ * the sandbox would not allow. */
+static void emu_start_watchdog(struct vm *vm, struct emu_state *e)
+{
+    if (e->have_watchdog)
+        return;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    e->phase = EMU_STARTING;
+    e->have_watchdog = pthread_create(&e->watchdog, NULL, emu_watchdog, vm) == 0;
+    if (!e->have_watchdog) {
+        pthread_cond_destroy(&e->wake);
+        pthread_mutex_destroy(&e->lock);
+        return;
+    }
+    pthread_mutex_lock(&e->lock);
+    while (e->phase == EMU_STARTING)
+        pthread_cond_wait(&e->wake, &e->lock);
+    pthread_mutex_unlock(&e->lock);
+}
+
+static void emu_stop_watchdog(struct emu_state *e)
+{
+    if (!e->have_watchdog)
+        return;
+    emu_set_phase(e, EMU_DONE);
+    pthread_join(e->watchdog, NULL);
+    pthread_cond_destroy(&e->wake);
+    pthread_mutex_destroy(&e->lock);
+    e->have_watchdog = false;
+}
+
+static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
+{
+    struct emu_state *e = vm->accel_state;
+    uc_engine *uc = e->uc;
+    /* The same GDT, page tables and ring 3 as under KVM: paging on, so the
+     * emulator checks the user/supervisor and write bits of every access. The
+     * CPL comes from SS, which Unicorn loads only as a ring-0 selector here, so
+     * the vCPU starts in ring 0 at an iretq into the guest's ring 3. SSE on. */
+    uint64_t cr0 = 0, cr4 = 0, cr3 = PUPA_BOOT_PML4;
+    ucf.reg_read(uc, UC_X86_REG_CR0, &cr0);
+    ucf.reg_read(uc, UC_X86_REG_CR4, &cr4);
+    cr0 = (cr0 & ~((1ull << 2) | (1ull << 3))) | (1ull << 1); /* clear EM, TS; set MP */
+    cr0 |= (1ull << 16) | (1ull << 31);                       /* WP, PG */
+    cr4 |= (1ull << 5) | (1ull << 9) | (1ull << 10);          /* PAE, OSFXSR, OSXMMEXCPT */
+    uc_x86_mmr gdtr = {0, PUPA_BOOT_GDT, PUPA_GDT_ENTRIES * 8 - 1, 0};
+    uc_x86_mmr idtr = {0, PUPA_BOOT_IDT, 32 * 16 - 1, 0};
+    uint64_t fs_base = PUPA_BOOT_TLS, rflags = 0x2;
+    uint64_t cs = PUPA_GDT_CODE0_SEL, ss = PUPA_GDT_DATA0_SEL, ds = PUPA_GDT_DATA_SEL;
+    uint64_t ksp = vm_user_entry_frame(vm, rip, rsp);
+    struct {
+        int reg;
+        const void *val;
+    } writes[] = {
+        {UC_X86_REG_CR3, &cr3},         {UC_X86_REG_CR4, &cr4},   {UC_X86_REG_CR0, &cr0},
+        {UC_X86_REG_GDTR, &gdtr},       {UC_X86_REG_IDTR, &idtr}, {UC_X86_REG_CS, &cs},
+        {UC_X86_REG_SS, &ss},           {UC_X86_REG_DS, &ds},     {UC_X86_REG_ES, &ds},
+        {UC_X86_REG_FS_BASE, &fs_base}, {UC_X86_REG_RSP, &ksp},   {UC_X86_REG_EFLAGS, &rflags},
+    };
+    for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+        uc_err err = ucf.reg_write(uc, writes[i].reg, writes[i].val);
+        if (err != UC_ERR_OK) {
+            char what[48];
+            snprintf(what, sizeof(what), "uc_reg_write(%d)", writes[i].reg);
+            return EMU_FAIL(vm, what, err);
+        }
+    }
+    e->rip = PUPA_BOOT_USER_ENTRY;
+    emu_start_watchdog(vm, e);
+    return 0;
+}
+
+static void emu_kick(struct vm *vm)
+{
+    (void)vm; /* the watchdog sees vm->kicked within EMU_WATCHDOG_NS */
+}
+
 static int emu_run(struct vm *vm)
 {
     struct emu_state *e = vm->accel_state;
-    pthread_mutex_init(&e->lock, NULL);
-    pthread_cond_init(&e->wake, NULL);
-    e->running = 1;
     e->stopped_by_watchdog = 0;
-    bool have_watchdog = pthread_create(&e->watchdog, NULL, emu_watchdog, vm) == 0;
+    if (e->have_watchdog)
+        emu_set_phase(e, EMU_RUNNING);
     uc_err err = ucf.emu_start(e->uc, e->rip, 0, 0, 0);
-    pthread_mutex_lock(&e->lock);
-    e->running = 0;
-    pthread_cond_signal(&e->wake);
-    pthread_mutex_unlock(&e->lock);
-    if (have_watchdog)
-        pthread_join(e->watchdog, NULL);
-    pthread_cond_destroy(&e->wake);
-    pthread_mutex_destroy(&e->lock);
+    emu_stop_watchdog(e);
     ucf.reg_read(e->uc, UC_X86_REG_RIP, &e->rip);
     if (vm->state != VM_RUNNING)
         return 0;
@@ -317,6 +386,7 @@ static void emu_destroy(struct vm *vm)
     struct emu_state *e = vm->accel_state;
     if (!e)
         return;
+    emu_stop_watchdog(e);
     if (e->uc)
         ucf.close(e->uc);
     free(e);

@@ -106,6 +106,7 @@ static void put_record(int fd, uint8_t kind, const void *payload, uint32_t len)
 struct worker_ctx {
     int wfd;
     bool sandbox;
+    struct sandbox_limits limits;
     size_t out_len;
     uint8_t out[WORKER_OUT_CAP];
 };
@@ -140,7 +141,7 @@ static void worker_forward(void *c, const pupa_GuestMessage *m)
 static int worker_before_run(void *c)
 {
     struct worker_ctx *w = c;
-    return w->sandbox ? sandbox_enter() : 0;
+    return w->sandbox ? sandbox_enter(&w->limits) : 0;
 }
 
 static void worker_on_term(int sig)
@@ -214,6 +215,12 @@ static void worker_main(const struct batch_opts *o, struct job *j, int wfd)
     static struct worker_ctx w;
     w.wfd = wfd;
     w.sandbox = o->sandbox;
+    /* the worker writes no file, except a guest log the user asked for */
+    w.limits = (struct sandbox_limits){
+        .accel = o->accel,
+        .ram_size = o->ram_size,
+        .file_size = o->guest_log && o->guest_log != stderr ? SESSION_LOG_STREAM_CAP + 64 : 0,
+    };
     struct session_opts so = {
         .accel = o->accel,
         .ram_size = o->ram_size,
