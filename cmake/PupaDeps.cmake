@@ -17,6 +17,21 @@ foreach(h pb.h pb_common.h pb_decode.h pb_encode.h)
   configure_file(${NANOPB_INCLUDE_DIR}/${h} ${PROJECT_BINARY_DIR}/guest-nanopb-include/${h} COPYONLY)
 endforeach()
 
+# Decompression in the guest: Debian's static zlib and zstd, linked into the
+# freestanding guest as they are (they need only malloc/calloc/free, memcpy/
+# memmove/memset and __stack_chk_fail, which the guest runtime provides); their
+# headers are copied next to nanopb's. The hosted copies of the drivers (tests,
+# tools, fuzzers) use the same libraries.
+find_library(ZLIB_STATIC NAMES libz.a REQUIRED)
+find_library(ZSTD_STATIC NAMES libzstd.a REQUIRED)
+find_path(ZLIB_INCLUDE_DIR zlib.h REQUIRED)
+find_path(ZSTD_INCLUDE_DIR zstd.h REQUIRED)
+foreach(h zlib.h zconf.h)
+  configure_file(${ZLIB_INCLUDE_DIR}/${h} ${PROJECT_BINARY_DIR}/guest-nanopb-include/${h} COPYONLY)
+endforeach()
+configure_file(${ZSTD_INCLUDE_DIR}/zstd.h ${PROJECT_BINARY_DIR}/guest-nanopb-include/zstd.h
+               COPYONLY)
+
 pkg_check_modules(UNICORN REQUIRED IMPORTED_TARGET unicorn)
 if(PUPA_BUILD_TESTS)
   pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)

@@ -91,7 +91,7 @@ if(PUPA_FUZZER_OK)
     COMMAND ${CLANG} -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined
             -fno-sanitize-recover=all -fno-omit-frame-pointer -D_GNU_SOURCE
             ${PUPA_WARNINGS} -Wno-format-nonliteral ${ffuzz_includes} ${ffuzz_sources}
-            ${NANOPB_LIBRARY} -lm
+            ${NANOPB_LIBRARY} -lz -lzstd -lm
             -o ${PUPA_FORMAT_FUZZER}
     DEPENDS ${ffuzz_sources} ${ffuzz_headers} ${gen}/guest.pb.h pupa-proto-gen
     COMMENT "clang: libFuzzer harness fuzz_formats"

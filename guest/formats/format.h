@@ -18,6 +18,8 @@
 #define FMT_NAME_MAX   32
 #define FMT_ERROR_MAX  4097 /* the protocol's error message limit (qemu quotes long names) */
 
+struct blk_open;
+
 struct fmt_io {
     void *ctx;
     /* Read len bytes at off into buf. Bytes past the end of the image read as
@@ -72,6 +74,9 @@ struct fmt_info {
     struct fmt_sink *sink;
     char error[FMT_ERROR_MAX]; /* reason when open fails, qemu's wording */
     bool error_whole;          /* error is the whole line: no "Could not open 'F': " */
+    /* set by blk_open() (blk.h): a successful open also sets up the format's block
+     * driver from the validated header; NULL for "info" */
+    struct blk_open *blk;
 };
 
 struct fmt_driver {

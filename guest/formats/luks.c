@@ -248,6 +248,10 @@ static int luks_open(const struct fmt_io *io, struct fmt_info *info)
     struct fmt_luks l;
 
     strcpy(info->format, "luks");
+    /* reading the contents needs the key, which pupa never has: qemu asks for it
+     * before it reads the header */
+    if (info->blk)
+        return fmt_fail(info, "Parameter 'key-secret' is required for cipher");
     if (fmt_luks_load(io, info, 0, UINT64_MAX, &l) != 0)
         return -1;
     uint64_t payload = (uint64_t)l.payload_sector * LUKS_SECTOR;

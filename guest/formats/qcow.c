@@ -3,6 +3,7 @@
 
 #include "format.h"
 #include "pupa/abi.h"
+#include "qcow.h"
 
 #define QCOW_MAGIC       0x514649fbu
 #define QCOW_VERSION     1u
@@ -87,7 +88,10 @@ static int qcow_open(const struct fmt_io *io, struct fmt_info *info)
     if (backing_off && backing_len && l1_off < backing_off + backing_len &&
         backing_off < l1_off + l1_len)
         fmt_finding(info, "out-of-range", "the L1 table overlaps the backing file name");
-    return 0;
+    if (!info->blk)
+        return 0;
+    struct qcow_header hdr = {cluster_bits, l2_bits, crypt, l1_off};
+    return qcow_blk_init(info->blk, info, &hdr);
 }
 
 /* qcow_probe(): magic and version 1. */

@@ -6,6 +6,7 @@
 #include "format.h"
 #include "luks.h"
 #include "pupa/abi.h"
+#include "qcow2.h"
 
 /* ------------------------------------------------------------ on-disk constants */
 
@@ -910,7 +911,23 @@ static int qcow2_open(const struct fmt_io *io, struct fmt_info *info)
     if (q2_emit(&q) != 0)
         return -1;
     q2_safety(&q);
-    return 0;
+    if (!info->blk)
+        return 0;
+    struct qcow2_header h = {
+        .version = q.version,
+        .cluster_bits = q.cluster_bits,
+        .crypt_method = q.crypt_method,
+        .l1_size = q.l1_size,
+        .refcount_table_clusters = q.refcount_table_clusters,
+        .refcount_order = q.refcount_order,
+        .size = q.size,
+        .l1_table_offset = q.l1_table_offset,
+        .refcount_table_offset = q.refcount_table_offset,
+        .incompat = q.incompat,
+        .compression_type = q.compression_type,
+        .data_file = info->data_file,
+    };
+    return qcow2_blk_init(info->blk, info, &h);
 }
 
 /* qcow2_probe(): magic and a version of at least 2. */

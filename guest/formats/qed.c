@@ -3,6 +3,7 @@
 
 #include "format.h"
 #include "pupa/abi.h"
+#include "qed.h"
 
 #define QED_MAGIC                     0x00444551u /* "QED\0" little endian */
 #define QED_F_BACKING_FILE            0x01u
@@ -13,13 +14,6 @@
 #define QED_MIN_TABLE_SIZE            1u
 #define QED_MAX_TABLE_SIZE            16u
 #define QED_PATH_BUF                  4096u /* qemu's backing file name buffer (PATH_MAX) */
-
-struct qed_header {
-    uint32_t cluster_size, table_size, header_size;
-    uint64_t features, l1_table_offset, image_size;
-    uint32_t backing_off, backing_size;
-    uint64_t file_size; /* file length rounded down to a cluster, as qemu keeps it */
-};
 
 static int qed_probe(const uint8_t *buf, size_t len, const char *filename)
 {
@@ -144,7 +138,9 @@ static int qed_open(const struct fmt_io *io, struct fmt_info *info)
     info->cluster_size = q.cluster_size;
     /* qemu 7.2 reports need-check images as clean too (its get_info sets no dirty bit) */
     info->flags |= PUPA_INFO_F_HAS_DIRTY_FLAG;
-    return qed_check_l1(&q, io, info);
+    if (qed_check_l1(&q, io, info) != 0)
+        return -1;
+    return info->blk ? qed_blk_init(info->blk, info, &q) : 0;
 }
 
 const struct fmt_driver fmt_qed = {

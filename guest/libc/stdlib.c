@@ -48,6 +48,24 @@ long strtol(const char *restrict s, char **restrict end, int base)
     return strtoll(s, end, base);
 }
 
+/* The runtime's bump allocator (rt.c): zeroed memory, never freed. */
+void *rt_alloc(size_t size, size_t align);
+
+/* zlib and zstd reference these; pupa hands them their memory itself (the
+ * block drivers' arenas), so calls are rare and small: each takes fresh memory. */
+void *malloc(size_t n)
+{
+    return rt_alloc(n ? n : 1, 16);
+}
+
+void *calloc(size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    size_t n = count * size;
+    return rt_alloc(n ? n : 1, 16); /* fresh guest RAM is zero */
+}
+
 /* nanopb's runtime references these for PB_ENABLE_MALLOC fields; guest.proto
  * has none, so they are never reached with real work. */
 void *realloc(void *p, size_t n)
