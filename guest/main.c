@@ -9,7 +9,11 @@ int guest_main(const pupa_VmmConfig *cfg)
     if (strcmp(cfg->operation, "selftest") == 0)
         return op_selftest(cfg);
     if (strcmp(cfg->operation, "read") == 0)
-        return op_read(cfg);
+        return cfg->virtual_disk ? op_read_virtual(cfg) : op_read(cfg);
+    if (strcmp(cfg->operation, "map") == 0)
+        return op_map(cfg);
+    if (strcmp(cfg->operation, "compare") == 0)
+        return op_compare(cfg);
     if (strcmp(cfg->operation, "info") == 0)
         return op_info(cfg);
     rt_log("guest: unknown operation '%s'", cfg->operation);

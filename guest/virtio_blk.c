@@ -122,11 +122,17 @@ int vblk_in_flight(const struct vblk *d)
 
 bool vblk_submit(struct vblk *d, uint64_t sector, void *buf, uint32_t len, uint64_t tag)
 {
+    return vblk_submit_type(d, VIRTIO_BLK_T_IN, sector, buf, len, tag);
+}
+
+bool vblk_submit_type(struct vblk *d, uint32_t type, uint64_t sector, void *buf, uint32_t len,
+                      uint64_t tag)
+{
     if (d->free_slots == 0)
         return false;
     int s = __builtin_ctz(d->free_slots);
     d->free_slots &= ~(1u << s);
-    d->hdr[s] = (struct vblk_hdr){VIRTIO_BLK_T_IN, 0, sector};
+    d->hdr[s] = (struct vblk_hdr){type, 0, sector};
     d->status[s] = 0xff;
     d->tag[s] = tag;
     /* slot s owns descriptors 3s, 3s+1, 3s+2 */
@@ -154,12 +160,19 @@ void vblk_kick(struct vblk *d)
 
 void vblk_wait(struct vblk *d, uint64_t *tag, uint8_t *status)
 {
+    uint32_t len;
+    vblk_wait_len(d, tag, status, &len);
+}
+
+void vblk_wait_len(struct vblk *d, uint64_t *tag, uint8_t *status, uint32_t *len)
+{
     volatile uint16_t *used_idx = (volatile uint16_t *)(d->used + 2);
     while (*used_idx == d->used_seen)
         __asm__ volatile("pause");
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     const volatile uint8_t *e = d->used + 4 + 8 * (d->used_seen % VBLK_QSIZE);
     uint32_t id = *(const volatile uint32_t *)e;
+    *len = *(const volatile uint32_t *)(e + 4);
     d->used_seen++;
     uint32_t s = id / 3;
     if (id % 3 != 0 || s >= VBLK_SLOTS || (d->free_slots & (1u << s)))
@@ -226,4 +239,29 @@ int vblk_read(struct vblk *d, uint64_t off, void *buf, uint64_t len)
         len -= batch;
     }
     return first_error;
+}
+
+int vblk_alloc(struct vblk *d, uint64_t off, struct pupa_blk_alloc *out, size_t max, size_t *got)
+{
+    static struct pupa_blk_alloc answer[PUPA_BLK_ALLOC_MAX];
+    uint64_t tag;
+    uint8_t status;
+    uint32_t len;
+
+    *got = 0;
+    if (max > PUPA_BLK_ALLOC_MAX)
+        max = PUPA_BLK_ALLOC_MAX;
+    if (max == 0 || vblk_in_flight(d) != 0)
+        return -1;
+    vblk_submit_type(d, PUPA_VIRTIO_BLK_T_ALLOC, off, answer, (uint32_t)(max * sizeof(answer[0])),
+                     0);
+    vblk_kick(d);
+    vblk_wait_len(d, &tag, &status, &len);
+    /* the device wrote whole entries and the status byte */
+    if (status != 0 || len < 1 || (len - 1) % sizeof(answer[0]) != 0 ||
+        (len - 1) / sizeof(answer[0]) > max)
+        return -1;
+    *got = (len - 1) / sizeof(answer[0]);
+    memcpy(out, answer, *got * sizeof(answer[0]));
+    return *got ? 0 : -1;
 }

@@ -3,6 +3,7 @@
 #define PUPA_GUEST_VIRTIO_BLK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pupa/protocol.h"
@@ -49,15 +50,26 @@ bool vblk_init(struct vblk *d, int index, const pupa_DeviceConfig *cfg, const ch
 /* Queue a read of len bytes (a multiple of 512, at most size_max) at 512-byte
  * sector `sector` into buf; false when all slots are busy. */
 bool vblk_submit(struct vblk *d, uint64_t sector, void *buf, uint32_t len, uint64_t tag);
+/* The same for any request type (the 64-bit header field as given). */
+bool vblk_submit_type(struct vblk *d, uint32_t type, uint64_t sector, void *buf, uint32_t len,
+                      uint64_t tag);
 /* Tell the device about queued requests (one exit). */
 void vblk_kick(struct vblk *d);
 /* Wait for the next completed request: its tag and virtio status. */
 void vblk_wait(struct vblk *d, uint64_t *tag, uint8_t *status);
+/* The same, with the used length the device reported. */
+void vblk_wait_len(struct vblk *d, uint64_t *tag, uint8_t *status, uint32_t *len);
 /* Requests submitted and not yet returned by vblk_wait(). */
 int vblk_in_flight(const struct vblk *d);
 
 /* Read [off, off+len) of the disk synchronously; bytes past the end of the
  * device read as zeros. 0, or the virtio status of the first failure. */
 int vblk_read(struct vblk *d, uint64_t off, void *buf, uint64_t len);
+
+/* pupa's allocation request (pupa/abi.h): where the host file has data from byte
+ * off on, up to max entries into out; *got gets their number. 0, or -1 when the
+ * device refused or answered out of the rules (synchronous: call with no other
+ * request in flight). */
+int vblk_alloc(struct vblk *d, uint64_t off, struct pupa_blk_alloc *out, size_t max, size_t *got);
 
 #endif

@@ -81,6 +81,8 @@ static const struct sock_filter kvm_rules[] = {
 static const struct sock_filter common_rules[] = {
     ALLOW(__NR_preadv),                        /* virtio-blk reads the open images */
     ALLOW(__NR_pread64),                       /* the same, one buffer */
+    ALLOW_IF(__NR_lseek, 2, SEEK_DATA),        /* virtio-blk's allocation request ... */
+    ALLOW_IF(__NR_lseek, 2, SEEK_HOLE),        /* ... on the open images (file_alloc.c) */
     ALLOW(__NR_write),                         /* records to the pipe, warnings on fd 2 */
     ALLOW_UNLESS(__NR_mmap, 2, PROT_EXEC),     /* malloc; never new code */
     ALLOW_UNLESS(__NR_mprotect, 2, PROT_EXEC), /* malloc; never new code */

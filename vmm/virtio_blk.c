@@ -1,5 +1,6 @@
-/* virtio_blk.c: read-only block device: IN and GET_ID served with preadv,
- * everything else refused; every descriptor checked before use. */
+/* virtio_blk.c: read-only block device: IN served with preadv, GET_ID, and
+ * pupa's allocation request (lseek SEEK_DATA/SEEK_HOLE); everything else
+ * refused; every descriptor checked before use. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "file_alloc.h"
 #include "util.h"
 #include "virtio_blk.h"
 #include "virtio_mmio.h"
@@ -109,6 +111,43 @@ static int blk_read(struct virtio_blk *b, uint64_t off, struct virtq_seg *segs, 
     return 0;
 }
 
+/* PUPA_VIRTIO_BLK_T_ALLOC (pupa/abi.h): where the file has data from byte off
+ * on, into the device-writable segments. Returns the bytes written, or
+ * UINT32_MAX for a bad request (after complaining). */
+static uint32_t blk_alloc_request(struct virtio_blk *b, uint64_t off, struct virtq_seg *data,
+                                  int ndata)
+{
+    const uint64_t entry = sizeof(struct pupa_blk_alloc);
+    uint64_t len = 0;
+    for (int i = 0; i < ndata; i++) {
+        if (!data[i].write) {
+            complain(b, "bad allocation request: data descriptor %d is not device-writable", i);
+            return UINT32_MAX;
+        }
+        len += data[i].len;
+    }
+    if (len == 0 || len % entry != 0 || len / entry > PUPA_BLK_ALLOC_MAX) {
+        complain(b, "bad allocation request: %llu bytes of answer", (unsigned long long)len);
+        return UINT32_MAX;
+    }
+    if (off > b->capacity * 512) {
+        complain(b, "allocation request past the end: byte %llu", (unsigned long long)off);
+        return UINT32_MAX;
+    }
+    struct pupa_blk_alloc ext[PUPA_BLK_ALLOC_MAX];
+    size_t n = file_alloc_extents(b->fd, off, ext, (size_t)(len / entry));
+    /* scatter the entries over the segments */
+    const uint8_t *src = (const uint8_t *)ext;
+    uint64_t left = n * entry;
+    for (int i = 0; i < ndata && left > 0; i++) {
+        uint64_t take = data[i].len < left ? data[i].len : left;
+        memcpy(data[i].host, src, take);
+        src += take;
+        left -= take;
+    }
+    return (uint32_t)(n * entry);
+}
+
 /* Handle one request chain; returns the bytes written into guest buffers. */
 static uint32_t blk_request(struct virtio_blk *b, struct virtq_chain *c)
 {
@@ -166,6 +205,15 @@ static uint32_t blk_request(struct virtio_blk *b, struct virtq_chain *c)
         }
         b->stats.bytes_read += len;
         written = (uint32_t)len;
+        status = VIRTIO_BLK_S_OK;
+        break;
+    }
+    case PUPA_VIRTIO_BLK_T_ALLOC: {
+        uint32_t n = blk_alloc_request(b, sector, data, ndata);
+        if (n == UINT32_MAX)
+            goto done;
+        b->stats.alloc_requests++;
+        written = n;
         status = VIRTIO_BLK_S_OK;
         break;
     }

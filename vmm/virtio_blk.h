@@ -16,6 +16,7 @@ void virtio_blk_destroy(struct virtio_blk *b);
 
 struct virtio_blk_stats {
     uint64_t requests, bytes_read, errors, notifies;
+    uint64_t alloc_requests; /* PUPA_VIRTIO_BLK_T_ALLOC answered */
 };
 void virtio_blk_stats(const struct virtio_blk *b, struct virtio_blk_stats *st);
 

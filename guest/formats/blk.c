@@ -68,6 +68,7 @@ int blk_open(struct blk_node *n, struct blk_file *file, const char *format, stru
                         info->format);
     n->ops = open.ops;
     n->drv = open.drv;
+    n->format = drv;
     n->size = info->virtual_size;
     return 0;
 }
@@ -89,8 +90,7 @@ int blk_open_chain(struct blk_node *nodes, struct blk_file *files, size_t n, con
                           "named with --backing=FILE",
                           info->backing_file) == 0;
         if (ok && !info->backing_file[0] && i + 1 < n)
-            ok = fmt_fail(info, "--backing names '%s', but the image has no backing file",
-                          files[i + 1].name) == 0;
+            ok = fmt_fail(info, "--backing was given, but the image names no backing file") == 0;
         layer_fn(ctx, i, info, ok);
         if (!ok)
             return -1;

@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "pupa/abi.h"
 
 /* ------------------------------------------------------------ status flags (qemu's) */
 
@@ -96,14 +97,10 @@ struct blk_req {
 };
 
 /* Allocation of the host file, as lseek(SEEK_DATA/SEEK_HOLE) says (qemu's
- * find_allocation): DATA or HOLE for [offset, offset + length); length 0 means
- * "from offset on" (a trailing hole, or no information). */
-enum blk_alloc_kind { BLK_ALLOC_DATA = 0, BLK_ALLOC_HOLE = 1, BLK_ALLOC_UNKNOWN = 2 };
-struct blk_alloc_ext {
-    uint64_t offset, length;
-    enum blk_alloc_kind kind;
-};
-#define BLK_ALLOC_EXTS 64
+ * find_allocation): struct pupa_blk_alloc (pupa/abi.h), the answer of the VMM's
+ * allocation request: PUPA_BLK_ALLOC_DATA/HOLE/UNKNOWN for [offset, offset +
+ * length), length 0 meaning "from offset on". */
+#define BLK_ALLOC_EXTS PUPA_BLK_ALLOC_MAX
 
 /* One image file: a virtio-blk disk in the guest, a file descriptor on the host. */
 struct blk_file_ops {
@@ -112,7 +109,7 @@ struct blk_file_ops {
     int (*read)(void *ctx, const struct blk_req *reqs, size_t n);
     /* Allocation extents from off on (at most max, in order, the first
      * containing off); *got gets their number (>= 1). 0, or -1. NULL: unknown. */
-    int (*alloc)(void *ctx, uint64_t off, struct blk_alloc_ext *out, size_t max, size_t *got);
+    int (*alloc)(void *ctx, uint64_t off, struct pupa_blk_alloc *out, size_t max, size_t *got);
 };
 
 struct blk_file {
@@ -124,7 +121,7 @@ struct blk_file {
     /* metadata cache for blk_pread (set up by blk_file_init) */
     struct blk_cache *cache;
     /* the last allocation answer */
-    struct blk_alloc_ext alloc[BLK_ALLOC_EXTS];
+    struct pupa_blk_alloc alloc[BLK_ALLOC_EXTS];
     size_t nalloc;
     uint64_t requests; /* read requests issued (for --stats and tests) */
 };
@@ -173,10 +170,11 @@ struct blk_node {
     const struct blk_driver *ops;
     void *drv;
     struct blk_file *file;
-    uint64_t size;               /* virtual size (qemu's bdrv_getlength) */
-    struct blk_node *backing;    /* the next layer, or NULL */
-    char error[FMT_ERROR_MAX];   /* why the last call failed (drivers write it) */
-    char warning[FMT_ERROR_MAX]; /* what qemu would print on stderr besides ("" = none) */
+    uint64_t size;                   /* virtual size (qemu's bdrv_getlength) */
+    struct blk_node *backing;        /* the next layer, or NULL */
+    const struct fmt_driver *format; /* the format it was opened as */
+    char error[FMT_ERROR_MAX];       /* why the last call failed (drivers write it) */
+    char warning[FMT_ERROR_MAX];     /* what qemu would print on stderr besides ("" = none) */
 };
 
 /* Open one layer: parse the image in file as format (NULL or "": probe like

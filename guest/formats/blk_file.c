@@ -89,10 +89,10 @@ struct fmt_io blk_file_io(struct blk_file *f)
 /* ------------------------------------------------------------ allocation status */
 
 /* The extent containing off from the last answer, or NULL. */
-static const struct blk_alloc_ext *alloc_find(const struct blk_file *f, uint64_t off)
+static const struct pupa_blk_alloc *alloc_find(const struct blk_file *f, uint64_t off)
 {
     for (size_t i = 0; i < f->nalloc; i++) {
-        const struct blk_alloc_ext *e = &f->alloc[i];
+        const struct pupa_blk_alloc *e = &f->alloc[i];
         if (off < e->offset)
             break;
         if (e->length == 0 || off - e->offset < e->length)
@@ -101,14 +101,14 @@ static const struct blk_alloc_ext *alloc_find(const struct blk_file *f, uint64_t
     return NULL;
 }
 
-static int alloc_lookup(struct blk_file *f, uint64_t off, struct blk_alloc_ext *out)
+static int alloc_lookup(struct blk_file *f, uint64_t off, struct pupa_blk_alloc *out)
 {
-    const struct blk_alloc_ext *e = alloc_find(f, off);
+    const struct pupa_blk_alloc *e = alloc_find(f, off);
     if (!e) {
         size_t got = 0;
         f->nalloc = 0;
         if (!f->ops->alloc) {
-            *out = (struct blk_alloc_ext){off, 0, BLK_ALLOC_UNKNOWN};
+            *out = (struct pupa_blk_alloc){off, 0, PUPA_BLK_ALLOC_UNKNOWN, 0};
             return 0;
         }
         if (f->ops->alloc(f->ctx, off, f->alloc, BLK_ALLOC_EXTS, &got) != 0)
@@ -116,8 +116,8 @@ static int alloc_lookup(struct blk_file *f, uint64_t off, struct blk_alloc_ext *
         /* the answer must start at off, be in order and not overlap */
         uint64_t pos = off;
         for (size_t i = 0; i < got && i < BLK_ALLOC_EXTS; i++) {
-            const struct blk_alloc_ext *x = &f->alloc[i];
-            if (x->offset != pos || x->kind > BLK_ALLOC_UNKNOWN ||
+            const struct pupa_blk_alloc *x = &f->alloc[i];
+            if (x->offset != pos || x->kind > PUPA_BLK_ALLOC_UNKNOWN ||
                 (x->length == 0 && i + 1 != got) || !fmt_add_ok(pos, x->length, &pos))
                 return -1;
             f->nalloc = i + 1;
@@ -147,14 +147,14 @@ int blk_file_status(struct blk_file *f, uint64_t off, uint64_t len, struct blk_e
     if (len > total - off)
         len = total - off;
 
-    struct blk_alloc_ext e;
+    struct pupa_blk_alloc e;
     if (alloc_lookup(f, off, &e) != 0)
         return blk_fail(error, "Could not query the allocation of '%s'", f->name);
     uint64_t rest = e.length ? e.offset + e.length - off : len;
-    if (e.kind == BLK_ALLOC_DATA) {
+    if (e.kind == PUPA_BLK_ALLOC_DATA) {
         out->flags = BLK_DATA;
         out->len = rest; /* a data extent ending inside the last sector stops at EOF */
-    } else if (e.kind == BLK_ALLOC_HOLE) {
+    } else if (e.kind == PUPA_BLK_ALLOC_HOLE) {
         out->flags = BLK_ZERO;
         out->len = rest;
     } else {

@@ -135,6 +135,37 @@ static void check_common(struct fmt_info *info)
                     "sequences): its text output could mislead a reader or a terminal");
 }
 
+void info_result_msg(pupa_GuestMessage *m, const struct fmt_info *info, const char *device,
+                     uint32_t nodes, uint32_t snapshots, uint32_t findings)
+{
+    pupa_msg_info_result(m, info->format, info->virtual_size, info->cluster_size, info->flags);
+    pupa_InfoResultMessage *r = &m->payload.info_result;
+    r->version = info->version;
+    PUPA_STRLCPY(r->backing_file, info->backing_file);
+    PUPA_STRLCPY(r->backing_format, info->backing_format);
+    PUPA_STRLCPY(r->external_data_file, info->data_file);
+    PUPA_STRLCPY(r->device, device);
+    PUPA_STRLCPY(r->specific_type, nodes ? info->specific_type : "");
+    r->snapshot_count = snapshots;
+    r->node_count = nodes;
+    r->finding_count = findings;
+    if (info->backing_file[0])
+        r->flags |= PUPA_INFO_F_BACKING;
+    if (info->data_file[0])
+        r->flags |= PUPA_INFO_F_DATA_FILE;
+    if (info->snapshot_count)
+        r->flags |= PUPA_INFO_F_SNAPSHOTS;
+}
+
+void info_add_findings(struct fmt_info *info, const struct fmt_io *io, const struct fmt_driver *drv)
+{
+    static uint8_t probe[FMT_PROBE_SIZE];
+    if (io->read(io->ctx, 0, probe, sizeof(probe)) != 0)
+        return; /* the open just read these bytes: it cannot fail now */
+    check_polyglot(info, io, probe, drv);
+    check_common(info);
+}
+
 static bool fail(struct info_ctx *ctx, const char *message, bool whole)
 {
     pupa_msg_error(&ctx->msg, "info", ctx->device, 0,
@@ -196,23 +227,7 @@ bool info_run(const struct fmt_io *io, const char *forced_format, const char *de
     check_common(info);
 
     pupa_GuestMessage *m = &ctx->msg;
-    pupa_msg_info_result(m, info->format, info->virtual_size, info->cluster_size, info->flags);
-    pupa_InfoResultMessage *r = &m->payload.info_result;
-    r->version = info->version;
-    PUPA_STRLCPY(r->backing_file, info->backing_file);
-    PUPA_STRLCPY(r->backing_format, info->backing_format);
-    PUPA_STRLCPY(r->external_data_file, info->data_file);
-    PUPA_STRLCPY(r->device, device);
-    PUPA_STRLCPY(r->specific_type, info->specific_type);
-    r->snapshot_count = info->snapshot_count;
-    r->node_count = ctx->nodes;
-    r->finding_count = ctx->findings;
-    if (info->backing_file[0])
-        r->flags |= PUPA_INFO_F_BACKING;
-    if (info->data_file[0])
-        r->flags |= PUPA_INFO_F_DATA_FILE;
-    if (info->snapshot_count)
-        r->flags |= PUPA_INFO_F_SNAPSHOTS;
+    info_result_msg(m, info, device, ctx->nodes, info->snapshot_count, ctx->findings);
     send(send_ctx, m);
     pupa_msg_complete(m, "info", 1, true);
     send(send_ctx, m);

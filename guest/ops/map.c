@@ -31,7 +31,7 @@ static void put(struct map_out *o, const pupa_MapExtent *e, bool last)
 /* qemu-img's get_block_status(): the first layer, from the top, that has a
  * status other than "unallocated here", and how deep it is. */
 static int get_block_status(struct blk_node *top, uint64_t off, uint64_t bytes, pupa_MapExtent *e,
-                            char *error)
+                            char *error, char *warning)
 {
     struct blk_node *n = top;
     struct blk_extent st;
@@ -40,6 +40,7 @@ static int get_block_status(struct blk_node *top, uint64_t off, uint64_t bytes, 
     for (;;) {
         if (blk_status(n, off, bytes, &st) != 0) {
             memcpy(error, n->error, FMT_ERROR_MAX);
+            memcpy(warning, n->warning, FMT_ERROR_MAX);
             return -1;
         }
         if (st.len == 0) { /* cannot happen below a layer that has the offset */
@@ -92,7 +93,7 @@ bool map_run(struct blk_node *top, uint64_t start, uint64_t max_length, const ch
              uint32_t percent, map_send_fn send, void *ctx)
 {
     static struct map_out o;
-    static char error[FMT_ERROR_MAX];
+    static char error[FMT_ERROR_MAX], warning[FMT_ERROR_MAX];
     pupa_MapExtent curr, next;
     uint64_t length = top->size;
 
@@ -113,9 +114,13 @@ bool map_run(struct blk_node *top, uint64_t start, uint64_t max_length, const ch
 
     while (curr.start + curr.length < length) {
         uint64_t off = curr.start + curr.length;
-        if (get_block_status(top, off, length - off, &next, error) != 0) {
+        if (get_block_status(top, off, length - off, &next, error, warning) != 0) {
             if (o.msg.payload.map_extents.extents_count)
                 flush(&o, false);
+            if (warning[0]) { /* what qemu prints before the error (qcow2 corruption) */
+                pupa_msg_error(&o.msg, "map", device, off / 512, 0, warning);
+                send(ctx, &o.msg);
+            }
             pupa_msg_error(&o.msg, "map", device, off / 512, 0, error);
             send(ctx, &o.msg);
             return false;

@@ -14,9 +14,10 @@ typedef void (*map_send_fn)(void *ctx, const pupa_GuestMessage *m);
 /* qemu-img map from start for max_length bytes (UINT64_MAX: to the end): the
  * entries merged as qemu-img merges them for JSON, in MapExtents frames of up to
  * 256, the last frame marked. Progress frames (virtual bytes, device `device`)
- * every `percent` percent when percent > 0. On a failed block-status call an
- * Error frame with the cause (qemu's "Could not read file metadata: ..." is the
- * VMM's to print) follows the entries dumped so far. Returns success. */
+ * every `percent` percent when percent > 0. On a failed block-status call the
+ * entries dumped so far are followed by an Error frame with what qemu prints on
+ * stderr first (qcow2's corruption message), if anything, and one with the cause
+ * (qemu's "Could not read file metadata: " is the VMM's to add). Returns success. */
 bool map_run(struct blk_node *top, uint64_t start, uint64_t max_length, const char *device,
              uint32_t percent, map_send_fn send, void *ctx);
 

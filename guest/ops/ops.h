@@ -7,5 +7,9 @@
 int op_selftest(const pupa_VmmConfig *cfg);
 int op_read(const pupa_VmmConfig *cfg);
 int op_info(const pupa_VmmConfig *cfg);
+/* block operations (block_ops_guest.c) */
+int op_map(const pupa_VmmConfig *cfg);
+int op_compare(const pupa_VmmConfig *cfg);
+int op_read_virtual(const pupa_VmmConfig *cfg);
 
 #endif

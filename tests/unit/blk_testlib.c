@@ -10,6 +10,7 @@
 #include "blk_testlib.h"
 #include "guest/lib/sha256.h"
 #include "guest/ops/map.h"
+#include "vmm/file_alloc.h"
 #include "vmm/map_print.h"
 
 #define ARENA_BYTES (64u << 20)
@@ -41,38 +42,10 @@ static int fd_read(void *ctx, const struct blk_req *reqs, size_t n)
     return 0;
 }
 
-/* What the VMM's device answers for the allocation query (lseek on its fd). */
-static int fd_alloc(void *ctx, uint64_t off, struct blk_alloc_ext *out, size_t max, size_t *got)
+/* What the VMM's device answers for the allocation request (the same code). */
+static int fd_alloc(void *ctx, uint64_t off, struct pupa_blk_alloc *out, size_t max, size_t *got)
 {
-    int fd = (int)(intptr_t)ctx;
-    size_t n = 0;
-    uint64_t pos = off;
-    while (n < max) {
-        off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
-        if (data < 0) {
-            out[n++] =
-                (struct blk_alloc_ext){pos, 0, errno == ENXIO ? BLK_ALLOC_HOLE : BLK_ALLOC_UNKNOWN};
-            break;
-        }
-        if ((uint64_t)data < pos) {
-            out[n++] = (struct blk_alloc_ext){pos, 0, BLK_ALLOC_UNKNOWN};
-            break;
-        }
-        if ((uint64_t)data > pos) {
-            out[n++] = (struct blk_alloc_ext){pos, (uint64_t)data - pos, BLK_ALLOC_HOLE};
-            pos = (uint64_t)data;
-            continue;
-        }
-        off_t hole = lseek(fd, (off_t)pos, SEEK_HOLE);
-        if (hole < 0 || (uint64_t)hole <= pos) {
-            out[n++] = (struct blk_alloc_ext){
-                pos, 0, hole < 0 && errno == ENXIO ? BLK_ALLOC_HOLE : BLK_ALLOC_UNKNOWN};
-            break;
-        }
-        out[n++] = (struct blk_alloc_ext){pos, (uint64_t)hole - pos, BLK_ALLOC_DATA};
-        pos = (uint64_t)hole;
-    }
-    *got = n;
+    *got = file_alloc_extents((int)(intptr_t)ctx, off, out, max);
     return 0;
 }
 
@@ -193,8 +166,11 @@ static void map_frame(void *ctx, const pupa_GuestMessage *m)
     struct map_sink *s = ctx;
     if (m->which_payload == pupa_GuestMessage_map_extents_tag && s->st == MAP_PRINT_OK)
         s->st = map_print_frame(&s->p, &s->out, &m->payload.map_extents);
-    else if (m->which_payload == pupa_GuestMessage_error_tag && !s->error)
+    else if (m->which_payload == pupa_GuestMessage_error_tag) {
+        /* the last one is the cause; earlier ones are what qemu prints before it */
+        free(s->error);
         s->error = strdup(m->payload.error.message);
+    }
 }
 
 char *blk_test_map(struct blk_test_chain *c, bool json, uint64_t start, uint64_t max_length,

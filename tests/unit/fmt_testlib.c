@@ -2,8 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "blk_testlib.h"
 #include "fmt_testlib.h"
+#include "guest/lib/sha256.h"
 
 /* ------------------------------------------------------------ files */
 
@@ -338,4 +341,69 @@ void created_like_qemu(const char *format, const char *ext, const char *const (*
         free(h);
         free(same_as_qemu(p, format));
     }
+}
+
+/* ------------------------------------------------------------ block layer against qemu-img */
+
+static void sha256_hex(const uint8_t *data, size_t len, char hex[65])
+{
+    struct sha256 s;
+    uint8_t d[32];
+    sha256_init(&s, false);
+    sha256_update(&s, data, len);
+    sha256_final(&s, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+char *blk_same_as_qemu(const char *path, const char *const *backing, size_t nbacking)
+{
+    const char *paths[BLK_TEST_MAX_LAYERS];
+    static struct blk_test_chain c;
+    char qo[4200], raw[4200];
+    char *json = NULL;
+    ck_assert_uint_lt(nbacking, BLK_TEST_MAX_LAYERS);
+    paths[0] = path;
+    for (size_t i = 0; i < nbacking; i++)
+        paths[i + 1] = backing[i];
+    scratch(qo, sizeof(qo), path, "qemu-map");
+    scratch(raw, sizeof(raw), path, "qemu-raw");
+    bool opened = blk_test_open(&c, paths, nbacking + 1, NULL) == 0;
+    for (int j = 0; j < 2; j++) {
+        int qrc = test_sh("qemu-img map --output=%s '%s' > '%s' 2>/dev/null", j ? "json" : "human",
+                          path, qo);
+        char *q = slurp(qo, NULL);
+        int rc = 1;
+        char *err = NULL, *out = opened ? blk_test_map(&c, j, 0, UINT64_MAX, &rc, &err) : NULL;
+        ck_assert_msg(qrc == rc, "%s: qemu-img map exits %d, pupa %d (%s)", path, qrc, rc,
+                      err      ? err
+                      : opened ? ""
+                               : c.error);
+        ck_assert_msg(strcmp(q, out ? out : "") == 0, "%s map:\nqemu-img:\n%s\npupa:\n%s", path, q,
+                      out ? out : "");
+        free(q);
+        free(err);
+        if (j)
+            json = out;
+        else
+            free(out);
+    }
+    int qrc = test_sh("qemu-img convert -O raw '%s' '%s' 2>/dev/null", path, raw);
+    char hex[65];
+    int rc = opened ? blk_test_sha256(&c, 1u << 20, hex) : -1;
+    if (qrc != 0) {
+        ck_assert_msg(rc != 0, "%s: qemu-img convert fails, pupa reads the disk", path);
+    } else {
+        size_t len;
+        uint8_t *bytes = load(raw, &len);
+        char want[65];
+        sha256_hex(bytes, len, want);
+        free(bytes);
+        ck_assert_msg(rc == 0, "%s: qemu-img convert reads the disk, pupa fails: %s", path,
+                      c.error);
+        ck_assert_msg(strcmp(hex, want) == 0, "%s: sha256 %s, qemu-img's %s", path, hex, want);
+    }
+    unlink(raw);
+    blk_test_close(&c);
+    return json ? json : strdup("");
 }

@@ -112,6 +112,14 @@ void refused_like_qemu(const char *path, const char *format, const char *reason)
 void refusals_like_qemu(const uint8_t *image, size_t len, const struct field_case *cases,
                         size_t ncases, enum byte_order order, const char *ext, const char *format);
 
+/* ------------------------------------------------------------ block layer against qemu-img */
+
+/* What pupa's block layer says about path (its backing files given nearest first) and what
+ * qemu-img says, compared: `qemu-img map` human and JSON (stdout byte for byte, the exit
+ * status) and `qemu-img convert -O raw` (both fail, or the bytes have the same SHA-256).
+ * Returns pupa's JSON map (caller frees). */
+char *blk_same_as_qemu(const char *path, const char *const *backing, size_t nbacking);
+
 /* Run the suite: 1 when a test failed, else 77 (skipped) when qemu-img is missing and only
  * the crafted-image tests ran, else 0. */
 int run_suite(Suite *s, bool have_qemu);

@@ -98,6 +98,34 @@ struct pupa_bulk {
 #define PUPA_BLK_SEG_MAX  64
 #define PUPA_BLK_SIZE_MAX (1u << 20)
 
+/* pupa's vendor virtio-blk request: where the host file behind a disk holds
+ * data. The device answers with what lseek(SEEK_DATA) and lseek(SEEK_HOLE) on
+ * its own descriptor say from a byte offset on: what qemu's file layer asks for
+ * qemu-img map (raw images, preallocated qcow2, ...), which the guest cannot see.
+ * Read-only information about the host file; the host parses nothing but the
+ * request itself, checked like every request.
+ *   header (16 device-readable bytes): type PUPA_VIRTIO_BLK_T_ALLOC, reserved 0,
+ *       and in the 64-bit field the BYTE offset to start from (not a sector),
+ *       at most the disk's capacity in bytes
+ *   data (device-writable, a multiple of sizeof(struct pupa_blk_alloc), from one
+ *       to PUPA_BLK_ALLOC_MAX entries): entries filled in order from the offset,
+ *       each starting where the previous ended; the last one may have length 0,
+ *       meaning "from here on" (a hole to the end of the file and past it, or no
+ *       information)
+ *   status (1 device-writable byte): VIRTIO_BLK_S_OK, or IOERR for a bad request
+ * The used length is the entry bytes written plus the status byte. */
+#define PUPA_VIRTIO_BLK_T_ALLOC 0x70750001u
+#define PUPA_BLK_ALLOC_MAX      64
+#define PUPA_BLK_ALLOC_DATA     0u
+#define PUPA_BLK_ALLOC_HOLE     1u
+#define PUPA_BLK_ALLOC_UNKNOWN  2u /* lseek failed: qemu then assumes data */
+struct pupa_blk_alloc {
+    uint64_t offset; /* bytes */
+    uint64_t length; /* bytes; 0 = from offset on */
+    uint32_t kind;   /* PUPA_BLK_ALLOC_* */
+    uint32_t reserved;
+};
+
 /* ------------------------------------------------------------ frames */
 
 /* [u16 LE payload length][payload]. Payloads longer than this are a protocol
