@@ -53,6 +53,7 @@ set_tests_properties(fuzz/formats-make-seeds PROPERTIES LABELS "info;fuzz"
 # The harness with the project compiler and a plain main(): replays the seeds and the
 # known crashes everywhere (sanitized in the PUPA_SANITIZE build), no clang needed.
 add_executable(info-fuzz-replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_formats.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_image.c
                ${CMAKE_CURRENT_SOURCE_DIR}/protocol/fuzz_replay_main.c)
 target_link_libraries(info-fuzz-replay PRIVATE pupa-formats-host pupa-host)
 pupa_host_target(info-fuzz-replay)
@@ -73,7 +74,8 @@ if(PUPA_FUZZER_OK)
   set(gen ${PROJECT_BINARY_DIR}/generated)
   set_source_files_properties(${gen}/guest.pb.c ${gen}/guest.pb.h PROPERTIES GENERATED TRUE)
   file(GLOB format_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/guest/formats/*.c)
-  set(ffuzz_sources ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_formats.c ${format_sources}
+  set(ffuzz_sources ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_formats.c
+      ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_image.c ${format_sources}
       ${PROJECT_SOURCE_DIR}/guest/ops/info.c ${PROJECT_SOURCE_DIR}/guest/lib/md5.c
       ${PROJECT_SOURCE_DIR}/guest/lib/crc32c.c
       ${PROJECT_SOURCE_DIR}/vmm/report.c ${PROJECT_SOURCE_DIR}/vmm/output.c

@@ -142,6 +142,43 @@ void frames_json_guest(struct json_writer *w, const pupa_GuestMessage *m)
         json_end_object(w);
         break;
     }
+    case pupa_GuestMessage_map_extents_tag: {
+        const pupa_MapExtentsMessage *p = &m->payload.map_extents;
+        json_begin_object(w, "map_extents");
+        json_begin_array(w, "extents");
+        for (pb_size_t i = 0; i < p->extents_count; i++) {
+            const pupa_MapExtent *e = &p->extents[i];
+            json_begin_object(w, NULL);
+            json_uint(w, "start", e->start);
+            json_uint(w, "length", e->length);
+            json_uint(w, "depth", e->depth);
+            json_bool(w, "present", e->present);
+            json_bool(w, "zero", e->zero);
+            json_bool(w, "data", e->data);
+            json_bool(w, "has_offset", e->has_offset);
+            json_uint(w, "offset", e->offset);
+            json_end_object(w);
+        }
+        json_end_array(w);
+        json_bool(w, "last", p->last);
+        json_end_object(w);
+        break;
+    }
+    case pupa_GuestMessage_compare_result_tag: {
+        const pupa_CompareResultMessage *p = &m->payload.compare_result;
+        const char *name = pupa_compare_outcome_name(p->outcome);
+        json_begin_object(w, "compare_result");
+        if (name)
+            json_str(w, "outcome", name);
+        else
+            json_int(w, "outcome", (int64_t)p->outcome);
+        json_uint(w, "offset", p->offset);
+        json_uint(w, "image", p->image);
+        json_bool(w, "size_mismatch", p->size_mismatch);
+        json_str(w, "reason", p->reason);
+        json_end_object(w);
+        break;
+    }
     default:
         break; /* no payload */
     }
@@ -155,6 +192,11 @@ void frames_json_config(struct json_writer *w, const pupa_VmmConfig *c)
         json_str(w, "name", c->devices[i].name);
         json_uint(w, "sector_size", c->devices[i].sector_size);
         json_uint(w, "size_bytes", c->devices[i].size_bytes);
+        json_uint(w, "allocated_bytes", c->devices[i].allocated_bytes);
+        json_uint(w, "image", c->devices[i].image);
+        json_uint(w, "layer", c->devices[i].layer);
+        json_str(w, "format", c->devices[i].format);
+        json_str(w, "filename", c->devices[i].filename);
         json_end_object(w);
     }
     json_end_array(w);
@@ -163,4 +205,10 @@ void frames_json_config(struct json_writer *w, const pupa_VmmConfig *c)
     json_str(w, "format", c->format);
     json_bool(w, "sha256", c->sha256);
     json_str(w, "filename", c->filename);
+    json_uint(w, "start_offset", c->start_offset);
+    json_uint(w, "max_length", c->max_length);
+    json_bool(w, "has_max_length", c->has_max_length);
+    json_bool(w, "strict", c->strict);
+    json_bool(w, "require_safe", c->require_safe);
+    json_bool(w, "virtual_disk", c->virtual_disk);
 }

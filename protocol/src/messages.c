@@ -130,3 +130,13 @@ const char *pupa_node_kind_name(pupa_NodeKind kind)
         return names[kind];
     return NULL;
 }
+
+const char *pupa_compare_outcome_name(pupa_CompareOutcome outcome)
+{
+    static const char *const names[] = {"COMPARE_IDENTICAL",         "COMPARE_CONTENT_MISMATCH",
+                                        "COMPARE_STRICT_SIZE",       "COMPARE_STRICT_STATUS",
+                                        "COMPARE_ALLOCATION_FAILED", "COMPARE_READ_ERROR"};
+    if ((unsigned)outcome < sizeof(names) / sizeof(names[0]))
+        return names[outcome];
+    return NULL;
+}

@@ -1,21 +1,7 @@
 /* fuzz_formats.c: libFuzzer harness: info_run() (probe + every format parser) over an in-memory
  * image, its frames through the VMM's report and qemu-img output. */
 /*
- * Input: [mode byte][name byte][image bytes...].
- *
- *   mode < 0xa0           probe like qemu-img
- *   mode >= 0xa0          force format (mode - 0xa0) % (drivers + 1): a driver's
- *                         name, or one past the last: an unknown name
- *   name & 7              the file name the parsers see (dmg is probed by name;
- *                         backing files are resolved against it)
- *   (name >> 3) & 3       image size: 0 the data, 1 rounded up to 512, 2 the data
- *                         + 1 GiB of zeros, 3 the data, reads past it fail (EIO)
- *   name & 0x20           human output as on a terminal (sanitized strings)
- *   name & 0x80           sparse layout: the image bytes are [u32 LE size in
- *                         sectors] then records [u32 LE sector][u16 LE length]
- *                         [bytes]: a large image with little data (vhdx keeps its
- *                         headers at 64 KiB..3 MiB), zeros elsewhere, later
- *                         records over earlier ones
+ * Input: see fuzz_image.h (name & 0x20: human output as on a terminal).
  *
  * Reads past the end of the data return zeros, like qemu's block layer. Every
  * message info_run() sends goes through a real frame encode/decode (the guest
@@ -38,90 +24,13 @@
 #include "../../guest/ops/info.h"
 #include "../../vmm/output.h"
 #include "../../vmm/report.h"
+#include "fuzz_image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FORCE_BASE 0xa0
-#define PAD_ZEROS  (1ull << 30)
-
-static const char *const names[8] = {
-    "disk.img",          "disk.dmg", "disk.vmdk",      "sub/dir/disk.qcow2",
-    "/abs/dir/disk.vhd", "disk",     "../up/disk.DMG", "images/x.dmg.bak",
-};
-
-#define MAX_RECORDS 4096
-
-struct record {
-    uint64_t off;
-    const uint8_t *data;
-    size_t len;
-};
-
-struct mem_image {
-    const uint8_t *data; /* flat layout */
-    size_t len;          /* flat: bytes of data; sparse: the image length */
-    int eio_past_end;
-    bool sparse;
-    size_t nrecords;
-    struct record records[MAX_RECORDS];
-};
-
-/* The sparse layout's records; returns the image length. */
-static uint64_t parse_records(struct mem_image *m, const uint8_t *p, size_t n)
-{
-    uint64_t size = 0;
-    m->nrecords = 0;
-    if (n >= 4) {
-        size = (uint64_t)fmt_le32(p) * 512;
-        p += 4;
-        n -= 4;
-    }
-    while (n >= 6 && m->nrecords < MAX_RECORDS) {
-        uint64_t off = (uint64_t)fmt_le32(p) * 512;
-        size_t len = fmt_le16(p + 4);
-        p += 6;
-        n -= 6;
-        if (len > n)
-            len = n;
-        m->records[m->nrecords++] = (struct record){off, p, len};
-        if (off + len > size)
-            size = off + len;
-        p += len;
-        n -= len;
-    }
-    return size;
-}
-
 static void die_fuzz(const char *what, const char *detail)
 {
-    fprintf(stderr, "fuzz_formats: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    abort();
-}
-
-static int mem_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-    const struct mem_image *m = ctx;
-    uint8_t *out = buf;
-    if (len && !buf)
-        die_fuzz("read into a NULL buffer", NULL);
-    if (off + len < off)
-        die_fuzz("read range wraps around", NULL);
-    if (m->eio_past_end && off + len > m->len)
-        return -1;
-    memset(out, 0, len);
-    if (m->sparse) {
-        for (size_t i = 0; i < m->nrecords; i++) {
-            const struct record *r = &m->records[i];
-            uint64_t lo = r->off > off ? r->off : off;
-            uint64_t hi = r->off + r->len < off + len ? r->off + r->len : off + len;
-            if (lo < hi)
-                memcpy(out + (lo - off), r->data + (lo - r->off), (size_t)(hi - lo));
-        }
-    } else if (off < m->len) {
-        size_t n = m->len - (size_t)off < len ? m->len - (size_t)off : len;
-        memcpy(out, m->data + off, n);
-    }
-    return 0;
+    fuzz_die("fuzz_formats", what, detail);
 }
 
 /* Every message through a real encode/decode, as on the serial port. */
@@ -351,33 +260,13 @@ static void inspect(const struct fmt_io *io, const char *forced, bool tty, struc
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static size_t ndrivers;
-    if (!ndrivers) {
-        while (fmt_drivers[ndrivers])
-            ndrivers++;
-    }
     if (size < 2)
         return 0;
-    uint8_t mode = data[0], name = data[1];
-    static struct mem_image img;
-    img.data = data + 2;
-    img.len = size - 2;
-    img.eio_past_end = ((name >> 3) & 3) == 3;
-    img.sparse = (name & 0x80) != 0;
-    if (img.sparse)
-        img.len = (size_t)parse_records(&img, data + 2, size - 2);
-    uint64_t io_size = img.len;
-    if (((name >> 3) & 3) == 1)
-        io_size = (io_size + 511) / 512 * 512;
-    else if (((name >> 3) & 3) == 2)
-        io_size += PAD_ZEROS;
-    const char *forced = NULL;
-    if (mode >= FORCE_BASE) {
-        size_t i = (size_t)(mode - FORCE_BASE) % (ndrivers + 1);
-        forced = i < ndrivers ? fmt_drivers[i]->name : "no-such-format";
-    }
-    struct fmt_io io = {&img, mem_read, io_size, names[name & 7]};
-    bool tty = (name & 0x20) != 0;
+    static struct fuzz_image img;
+    struct fmt_io io;
+    const char *forced;
+    fuzz_image_setup(&img, data, size, &io, &forced);
+    bool tty = (data[1] & 0x20) != 0;
 
     struct strbuf first, second;
     sb_init(&first);

@@ -4,9 +4,9 @@
 usage:
   fuzz_formats.py seeds OUT_DIR IMAGE_DIR...     first 64 KiB of every image (and of qcow2/
                                                  qcow/... images made here) as a seed
-  fuzz_formats.py fuzz FUZZER|- SEEDS WORK SECONDS [CRASH_DIR]
+  fuzz_formats.py fuzz FUZZER|- SEEDS WORK SECONDS|runs=N [CRASH_DIR]
                                                  bounded libFuzzer run (-seed=1), 77 without
-                                                 the libFuzzer build
+                                                 the libFuzzer build (also for fuzz_blk)
   fuzz_formats.py replay RUNNER|- SEEDS [CRASH_DIR...]
                                                  every seed and every known crash once, with the
                                                  plain runner (gcc build, fuzz_replay_main.c)
@@ -324,7 +324,9 @@ def fuzz(fuzzer, seed_dir, work, seconds, crash_dirs):
             print(f"FAIL: a known crash reproducer in {' '.join(crash_dirs)} still crashes; "
                   "see tests/fuzz/crashes/README")
             return 1
-    cmd = [fuzzer, "-seed=1", f"-max_total_time={seconds}", f"-max_len={HEAD + 2}",
+    # a number of runs (runs=N) keeps the work the same on a loaded machine
+    budget = f"-{seconds}" if str(seconds).startswith("runs=") else f"-max_total_time={seconds}"
+    cmd = [fuzzer, "-seed=1", budget, f"-max_len={HEAD + 2}",
            # slow is not wrong: only a unit past -timeout (a hang) fails the run, so a
            # loaded machine cannot turn it red
            "-timeout=120", "-report_slow_units=120", "-rss_limit_mb=2048",
@@ -360,7 +362,8 @@ def main():
     if a[:1] == ["seeds"] and len(a) >= 3:
         return seeds(a[1], a[2:])
     if a[:1] == ["fuzz"] and len(a) >= 5:
-        return fuzz(a[1], a[2], a[3], int(a[4]), a[5:])
+        budget = a[4] if a[4].startswith("runs=") else int(a[4])
+        return fuzz(a[1], a[2], a[3], budget, a[5:])
     if a[:1] in (["replay"], ["replay-fuzzer"]) and len(a) >= 3:
         return replay(a[1], a[2], a[3:], a[0] == "replay-fuzzer")
     print(__doc__)

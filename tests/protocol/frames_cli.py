@@ -81,7 +81,8 @@ def main():
     # VmmConfig{progress_percent: 5, sha256: true (field 18 = 0x90 0x01)}
     cfg = b"\x05\x00\x10\x05\x90\x01\x01"
     want = {"devices": [], "progress_percent": 5, "operation": "", "format": "", "sha256": True,
-            "filename": ""}
+            "filename": "", "start_offset": 0, "max_length": 0, "has_max_length": False,
+            "strict": False, "require_safe": False, "virtual_disk": False}
     code, out, err = run(exe, ["decode", "--type", "config"], cfg)
     if code != 0 or err or [json.loads(x) for x in out.splitlines()] != [want]:
         fail("--type config: exit %d, stdout %r, stderr %r" % (code, out, err))

@@ -17,7 +17,7 @@ import struct
 from google.protobuf import descriptor as _d
 
 KINDS = ["none", "init", "capacity", "progress", "error", "complete", "info_result",
-         "digest", "info_node", "snapshot", "finding"]
+         "digest", "info_node", "snapshot", "finding", "map_extents", "compare_result"]
 EMPTY, TYPICAL, MAX = "empty", "typical", "max"
 STREAM_VARIANTS = [MAX, EMPTY, TYPICAL]  # order of sample_*_stream in samples.c
 NDEVICES = [0, 1, 16]
@@ -118,6 +118,10 @@ class Samples:
                 sub = getattr(m, kind)
                 sub.SetInParent()
                 self.fill_max(sub)
+                if kind == "map_extents":  # the repeated member at its max_count
+                    count = self.opts["pupa.MapExtentsMessage.extents"]["max_count"]
+                    for i in range(count):
+                        self.fill_max(sub.extents.add(), i)
             return m
         assert variant == TYPICAL
         L = pb.Level
@@ -168,6 +172,19 @@ class Samples:
             m.level = L.Value("INFO")
             m.finding.check = "backing-file"
             m.finding.detail = 'backing file "../../etc/passwd" escapes\x01 the image directory'
+        elif kind == "map_extents":
+            m.level = L.Value("INFO")
+            e = m.map_extents.extents.add()
+            e.start, e.length, e.depth, e.present, e.data, e.has_offset, e.offset = (
+                0, 65536, 0, True, True, True, 327680)
+            e = m.map_extents.extents.add()
+            e.start, e.length, e.depth, e.zero = 65536, 1048576, 1, True
+            m.map_extents.last = True
+        elif kind == "compare_result":
+            m.level = L.Value("INFO")
+            r = m.compare_result
+            r.outcome = pb.CompareOutcome.Value("COMPARE_CONTENT_MISMATCH")
+            r.offset, r.image, r.size_mismatch = 1536, 1, True
         else:
             raise AssertionError(kind)
         return m
@@ -189,6 +206,11 @@ class Samples:
             d.name = "vd" + chr(ord("a") + i)
             d.sector_size = 512 << (i % 4)
             d.size_bytes = 1000000 + i * 1048576
+            d.allocated_bytes, d.layer = 4096 * i, i
+            d.format = "qcow2" if i == 0 else ""
+            d.filename = "disk-%d.img" % i
+        c.start_offset, c.max_length, c.has_max_length = 65536, 1048576, True
+        c.strict, c.require_safe, c.virtual_disk = ndev == 16, True, ndev == 16
         c.progress_percent = 5
         c.operation = {0: "selftest", 1: "info"}.get(ndev, "read")
         c.format = "qcow2" if ndev == 1 else ""

@@ -25,9 +25,10 @@ static void die_sample(const char *what)
 
 const char *sample_kind_name(int kind)
 {
-    static const char *const names[SK_COUNT] = {"none",      "init",     "capacity",    "progress",
-                                                "error",     "complete", "info_result", "digest",
-                                                "info_node", "snapshot", "finding"};
+    static const char *const names[SK_COUNT] = {
+        "none",     "init",        "capacity",      "progress",  "error",
+        "complete", "info_result", "digest",        "info_node", "snapshot",
+        "finding",  "map_extents", "compare_result"};
     return kind >= 0 && kind < SK_COUNT ? names[kind] : "?";
 }
 
@@ -147,6 +148,26 @@ static void guest_typical(pupa_GuestMessage *m, int kind)
                                "backing file \"../../etc/passwd\" escapes\x01 the image directory"),
               "finding");
         break;
+    case SK_MAP_EXTENTS: {
+        m->level = pupa_Level_INFO;
+        m->which_payload = pupa_GuestMessage_map_extents_tag;
+        pupa_MapExtentsMessage *x = &m->payload.map_extents;
+        x->extents_count = 2;
+        x->extents[0] = (pupa_MapExtent){0, 65536, 0, true, false, true, true, 327680};
+        x->extents[1] = (pupa_MapExtent){65536, 1048576, 1, false, true, false, false, 0};
+        x->last = true;
+        break;
+    }
+    case SK_COMPARE_RESULT: {
+        m->level = pupa_Level_INFO;
+        m->which_payload = pupa_GuestMessage_compare_result_tag;
+        pupa_CompareResultMessage *r = &m->payload.compare_result;
+        r->outcome = pupa_CompareOutcome_COMPARE_CONTENT_MISMATCH;
+        r->offset = 1536;
+        r->image = 1;
+        r->size_mismatch = true;
+        break;
+    }
     default:
         die_sample("unknown kind");
     }
@@ -262,6 +283,26 @@ static void guest_max(pupa_GuestMessage *m, int kind)
         fill_escapes(p->detail, sizeof(p->detail));
         break;
     }
+    case SK_MAP_EXTENTS: {
+        m->which_payload = pupa_GuestMessage_map_extents_tag;
+        pupa_MapExtentsMessage *p = &m->payload.map_extents;
+        p->extents_count = sizeof(p->extents) / sizeof(p->extents[0]);
+        for (pb_size_t i = 0; i < p->extents_count; i++)
+            p->extents[i] = (pupa_MapExtent){UINT64_MAX, UINT64_MAX, UINT32_MAX, true,
+                                             true,       true,       true,       UINT64_MAX};
+        p->last = true;
+        break;
+    }
+    case SK_COMPARE_RESULT: {
+        m->which_payload = pupa_GuestMessage_compare_result_tag;
+        pupa_CompareResultMessage *p = &m->payload.compare_result;
+        p->outcome = pupa_CompareOutcome_COMPARE_READ_ERROR; /* the highest value */
+        p->offset = UINT64_MAX;
+        p->image = UINT32_MAX;
+        p->size_mismatch = true;
+        FILL(p->reason, pupa_CompareResultMessage_reason_tag);
+        break;
+    }
     default:
         die_sample("unknown kind");
     }
@@ -279,6 +320,8 @@ static const pb_size_t kind_tag[SK_COUNT] = {
     pupa_GuestMessage_info_node_tag,
     pupa_GuestMessage_snapshot_tag,
     pupa_GuestMessage_finding_tag,
+    pupa_GuestMessage_map_extents_tag,
+    pupa_GuestMessage_compare_result_tag,
 };
 
 void sample_guest(pupa_GuestMessage *m, int kind, int variant)
@@ -319,7 +362,17 @@ void sample_config(pupa_VmmConfig *c, unsigned ndevices, int variant)
             snprintf(c->devices[i].name, sizeof(c->devices[i].name), "vd%c", 'a' + (char)i);
             c->devices[i].sector_size = 512u << (i % 4);
             c->devices[i].size_bytes = 1000000ull + i * 1048576ull;
+            c->devices[i].allocated_bytes = 4096ull * i;
+            c->devices[i].layer = i;
+            strcpy(c->devices[i].format, i == 0 ? "qcow2" : "");
+            snprintf(c->devices[i].filename, sizeof(c->devices[i].filename), "disk-%u.img", i);
         }
+        c->start_offset = 65536;
+        c->max_length = 1048576;
+        c->has_max_length = true;
+        c->strict = ndevices == 16;
+        c->require_safe = true;
+        c->virtual_disk = ndevices == 16;
         c->progress_percent = 5;
         strcpy(c->operation, typical_op[ndevices == 0 ? 0 : ndevices == 1 ? 1 : 2]);
         strcpy(c->format, ndevices == 1 ? "qcow2" : "");
@@ -331,7 +384,18 @@ void sample_config(pupa_VmmConfig *c, unsigned ndevices, int variant)
             FILL(c->devices[i].name, pupa_DeviceConfig_name_tag + i);
             c->devices[i].sector_size = UINT32_MAX;
             c->devices[i].size_bytes = UINT64_MAX;
+            c->devices[i].allocated_bytes = UINT64_MAX;
+            c->devices[i].image = UINT32_MAX;
+            c->devices[i].layer = UINT32_MAX;
+            FILL(c->devices[i].format, pupa_DeviceConfig_format_tag + i);
+            FILL(c->devices[i].filename, pupa_DeviceConfig_filename_tag + i);
         }
+        c->start_offset = UINT64_MAX;
+        c->max_length = UINT64_MAX;
+        c->has_max_length = true;
+        c->strict = true;
+        c->require_safe = true;
+        c->virtual_disk = true;
         c->progress_percent = UINT32_MAX;
         FILL(c->operation, pupa_VmmConfig_operation_tag);
         FILL(c->format, pupa_VmmConfig_format_tag);
@@ -473,6 +537,34 @@ const char *sample_guest_diff(const pupa_GuestMessage *want, const pupa_GuestMes
         CMP_STR("payload.finding.", a, b, detail);
         return NULL;
     }
+    case pupa_GuestMessage_map_extents_tag: {
+        const pupa_MapExtentsMessage *a = &want->payload.map_extents,
+                                     *b = &got->payload.map_extents;
+        CMP_NUM("payload.map_extents.", a, b, extents_count);
+        CMP_NUM("payload.map_extents.", a, b, last);
+        for (pb_size_t i = 0; i < a->extents_count; i++) {
+            const pupa_MapExtent *x = &a->extents[i], *y = &b->extents[i];
+            CMP_NUM("payload.map_extents.extents[].", x, y, start);
+            CMP_NUM("payload.map_extents.extents[].", x, y, length);
+            CMP_NUM("payload.map_extents.extents[].", x, y, depth);
+            CMP_NUM("payload.map_extents.extents[].", x, y, present);
+            CMP_NUM("payload.map_extents.extents[].", x, y, zero);
+            CMP_NUM("payload.map_extents.extents[].", x, y, data);
+            CMP_NUM("payload.map_extents.extents[].", x, y, has_offset);
+            CMP_NUM("payload.map_extents.extents[].", x, y, offset);
+        }
+        return NULL;
+    }
+    case pupa_GuestMessage_compare_result_tag: {
+        const pupa_CompareResultMessage *a = &want->payload.compare_result,
+                                        *b = &got->payload.compare_result;
+        CMP_NUM("payload.compare_result.", a, b, outcome);
+        CMP_NUM("payload.compare_result.", a, b, offset);
+        CMP_NUM("payload.compare_result.", a, b, image);
+        CMP_NUM("payload.compare_result.", a, b, size_mismatch);
+        CMP_STR("payload.compare_result.", a, b, reason);
+        return NULL;
+    }
     default:
         return differs("", "which_payload (unknown member)");
     }
@@ -488,12 +580,23 @@ const char *sample_config_diff(const pupa_VmmConfig *want, const pupa_VmmConfig 
         CMP_STR(prefix, a, b, name);
         CMP_NUM(prefix, a, b, sector_size);
         CMP_NUM(prefix, a, b, size_bytes);
+        CMP_NUM(prefix, a, b, allocated_bytes);
+        CMP_NUM(prefix, a, b, image);
+        CMP_NUM(prefix, a, b, layer);
+        CMP_STR(prefix, a, b, format);
+        CMP_STR(prefix, a, b, filename);
     }
     CMP_NUM("", want, got, progress_percent);
     CMP_STR("", want, got, operation);
     CMP_STR("", want, got, format);
     CMP_NUM("", want, got, sha256);
     CMP_STR("", want, got, filename);
+    CMP_NUM("", want, got, start_offset);
+    CMP_NUM("", want, got, max_length);
+    CMP_NUM("", want, got, has_max_length);
+    CMP_NUM("", want, got, strict);
+    CMP_NUM("", want, got, require_safe);
+    CMP_NUM("", want, got, virtual_disk);
     return NULL;
 }
 

@@ -24,6 +24,8 @@ enum sample_kind {
     SK_INFO_NODE,
     SK_SNAPSHOT,
     SK_FINDING,
+    SK_MAP_EXTENTS,
+    SK_COMPARE_RESULT,
     SK_COUNT
 };
 

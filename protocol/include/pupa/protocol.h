@@ -108,6 +108,7 @@ bool pupa_strlcpy(char *dst, const char *src, size_t cap);
 /* Level names as in guest.proto ("DEBUG", ...), NULL for unknown values. */
 const char *pupa_level_name(pupa_Level level);
 const char *pupa_node_kind_name(pupa_NodeKind kind);
+const char *pupa_compare_outcome_name(pupa_CompareOutcome outcome);
 
 #define PUPA_STRLCPY(dst, src) pupa_strlcpy((dst), (src), sizeof(dst))
 
