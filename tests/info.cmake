@@ -77,8 +77,10 @@ if(PUPA_FUZZER_OK)
       ${PROJECT_SOURCE_DIR}/guest/ops/info.c
       ${PROJECT_SOURCE_DIR}/vmm/report.c ${PROJECT_SOURCE_DIR}/vmm/output.c
       ${PROJECT_SOURCE_DIR}/vmm/json.c ${PROJECT_SOURCE_DIR}/vmm/util.c
+      ${PROJECT_SOURCE_DIR}/vmm/error.c
       ${PROJECT_SOURCE_DIR}/protocol/src/frame.c ${PROJECT_SOURCE_DIR}/protocol/src/reader.c
-      ${PROJECT_SOURCE_DIR}/protocol/src/messages.c ${gen}/guest.pb.c)
+      ${PROJECT_SOURCE_DIR}/protocol/src/messages.c ${PROJECT_SOURCE_DIR}/protocol/src/path.c
+      ${gen}/guest.pb.c)
   file(GLOB ffuzz_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/guest/formats/*.h
        ${PROJECT_SOURCE_DIR}/vmm/*.h ${PROJECT_SOURCE_DIR}/protocol/include/pupa/*.h)
   set(ffuzz_includes -I${PROJECT_SOURCE_DIR}/protocol/include -I${PROJECT_SOURCE_DIR}/guest

@@ -64,7 +64,17 @@ struct vm {
     uint64_t deadline_ns;    /* 0 = none */
     volatile sig_atomic_t kicked;
     bool verbose; /* log unknown accesses to stderr */
+    /* NULL, or a counter the parent watches for its inactivity limit (--timeout):
+     * devices bump it with vm_touch() whenever the guest makes progress */
+    volatile uint64_t *activity;
 };
+
+/* The guest made progress (a device completed a request). */
+static inline void vm_touch(struct vm *vm)
+{
+    if (vm->activity)
+        ++*vm->activity;
+}
 
 /* Create a machine with ram_size bytes of RAM on the given backend.
  * Returns 0 or -1 with vm->fail set. */

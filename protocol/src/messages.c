@@ -130,3 +130,12 @@ const char *pupa_node_kind_name(pupa_NodeKind kind)
         return names[kind];
     return NULL;
 }
+
+const char *pupa_error_print_name(pupa_ErrorPrint print)
+{
+    static const char *const names[] = {"ERROR_PRINT_DEFAULT", "ERROR_PRINT_OPEN",
+                                        "ERROR_PRINT_WHOLE_LINE"};
+    if ((unsigned)print < sizeof(names) / sizeof(names[0]))
+        return names[print];
+    return NULL;
+}

@@ -110,10 +110,6 @@ struct pupa_bulk {
 #define PUPA_INFO_F_HAS_DIRTY_FLAG (1u << 16) /* qemu-img prints dirty-flag */
 #define PUPA_INFO_F_HAS_ENCRYPTED  (1u << 17) /* qemu-img prints encrypted */
 
-/* ErrorMessage.status of a failed "info": how the VMM prints the message. */
-#define PUPA_INFO_ERROR_OPEN  1 /* after "Could not open 'FILE': ", like most of qemu-img's */
-#define PUPA_INFO_ERROR_WHOLE 2 /* the whole line, as qemu-img prints a few */
-
 /* Sector sizes the guest accepts in DeviceConfig.sector_size. */
 #define PUPA_SECTOR_SIZE_OK(s) ((s) == 512 || (s) == 1024 || (s) == 2048 || (s) == 4096)
 
