@@ -18,7 +18,6 @@ foreach(h pb.h pb_common.h pb_decode.h pb_encode.h)
 endforeach()
 
 pkg_check_modules(UNICORN REQUIRED IMPORTED_TARGET unicorn)
-pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 if(PUPA_BUILD_TESTS)
   pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
 endif()

@@ -66,12 +66,18 @@ struct emu_window {
     uint64_t base;
 };
 
+/* The watchdog thread's life: started by set_entry (a worker's sandbox allows
+ * no new threads once the guest runs), waiting until the run begins, watching
+ * while it lasts, leaving when it ends (or when the VM is destroyed unrun). */
+enum emu_phase { EMU_STARTING, EMU_WAITING, EMU_RUNNING, EMU_DONE };
+
 struct emu_state {
     uc_engine *uc;
     pthread_t watchdog;
+    bool have_watchdog;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    int running; /* the vCPU thread is inside uc_emu_start (under lock) */
+    enum emu_phase phase; /* under lock */
     volatile int stopped_by_watchdog;
     uc_hook hook_in, hook_out, hook_intr, hook_bad;
     uint64_t rip;
@@ -199,6 +205,78 @@ static int emu_init(struct vm *vm)
     return 0;
 }
 
+static void *emu_watchdog(void *arg)
+{
+    struct vm *vm = arg;
+    struct emu_state *e = vm->accel_state;
+    pthread_mutex_lock(&e->lock);
+    if (e->phase == EMU_STARTING) { /* the thread's own start-up calls are over */
+        e->phase = EMU_WAITING;
+        pthread_cond_signal(&e->wake);
+    }
+    while (e->phase == EMU_WAITING)
+        pthread_cond_wait(&e->wake, &e->lock);
+    while (e->phase == EMU_RUNNING) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += EMU_WATCHDOG_NS;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&e->wake, &e->lock, &until);
+        bool late = vm->deadline_ns && now_ns() >= vm->deadline_ns;
+        if (e->phase == EMU_RUNNING && (vm->kicked || late || vm->state != VM_RUNNING)) {
+            e->stopped_by_watchdog = 1;
+            ucf.emu_stop(e->uc);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+static void emu_set_phase(struct emu_state *e, enum emu_phase phase)
+{
+    pthread_mutex_lock(&e->lock);
+    e->phase = phase;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Start the watchdog now, while the worker may still create threads, and
+ * wait until the thread is past glibc's start-up (rseq, robust list), which
+ * the sandbox would not allow. */
+static void emu_start_watchdog(struct vm *vm, struct emu_state *e)
+{
+    if (e->have_watchdog)
+        return;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    e->phase = EMU_STARTING;
+    e->have_watchdog = pthread_create(&e->watchdog, NULL, emu_watchdog, vm) == 0;
+    if (!e->have_watchdog) {
+        pthread_cond_destroy(&e->wake);
+        pthread_mutex_destroy(&e->lock);
+        return;
+    }
+    pthread_mutex_lock(&e->lock);
+    while (e->phase == EMU_STARTING)
+        pthread_cond_wait(&e->wake, &e->lock);
+    pthread_mutex_unlock(&e->lock);
+}
+
+static void emu_stop_watchdog(struct emu_state *e)
+{
+    if (!e->have_watchdog)
+        return;
+    emu_set_phase(e, EMU_DONE);
+    pthread_join(e->watchdog, NULL);
+    pthread_cond_destroy(&e->wake);
+    pthread_mutex_destroy(&e->lock);
+    e->have_watchdog = false;
+}
+
 static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
 {
     struct emu_state *e = vm->accel_state;
@@ -232,6 +310,7 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
         }
     }
     e->rip = rip;
+    emu_start_watchdog(vm, e);
     return 0;
 }
 
@@ -240,48 +319,14 @@ static void emu_kick(struct vm *vm)
     (void)vm; /* the watchdog sees vm->kicked within EMU_WATCHDOG_NS */
 }
 
-static void *emu_watchdog(void *arg)
-{
-    struct vm *vm = arg;
-    struct emu_state *e = vm->accel_state;
-    pthread_mutex_lock(&e->lock);
-    while (e->running) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += EMU_WATCHDOG_NS;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&e->wake, &e->lock, &until);
-        bool late = vm->deadline_ns && now_ns() >= vm->deadline_ns;
-        if (e->running && (vm->kicked || late || vm->state != VM_RUNNING)) {
-            e->stopped_by_watchdog = 1;
-            ucf.emu_stop(e->uc);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&e->lock);
-    return NULL;
-}
-
 static int emu_run(struct vm *vm)
 {
     struct emu_state *e = vm->accel_state;
-    pthread_mutex_init(&e->lock, NULL);
-    pthread_cond_init(&e->wake, NULL);
-    e->running = 1;
     e->stopped_by_watchdog = 0;
-    bool have_watchdog = pthread_create(&e->watchdog, NULL, emu_watchdog, vm) == 0;
+    if (e->have_watchdog)
+        emu_set_phase(e, EMU_RUNNING);
     uc_err err = ucf.emu_start(e->uc, e->rip, 0, 0, 0);
-    pthread_mutex_lock(&e->lock);
-    e->running = 0;
-    pthread_cond_signal(&e->wake);
-    pthread_mutex_unlock(&e->lock);
-    if (have_watchdog)
-        pthread_join(e->watchdog, NULL);
-    pthread_cond_destroy(&e->wake);
-    pthread_mutex_destroy(&e->lock);
+    emu_stop_watchdog(e);
     ucf.reg_read(e->uc, UC_X86_REG_RIP, &e->rip);
     if (vm->state != VM_RUNNING)
         return 0;
@@ -317,6 +362,7 @@ static void emu_destroy(struct vm *vm)
     struct emu_state *e = vm->accel_state;
     if (!e)
         return;
+    emu_stop_watchdog(e);
     if (e->uc)
         ucf.close(e->uc);
     free(e);

@@ -20,7 +20,6 @@ struct kvm_state {
      * mapping instead of exiting (NULL when unavailable or not yet set up) */
     struct kvm_coalesced_mmio_ring *ring;
     uint32_t ring_max;
-    bool zones_done;
 };
 
 #define KVM_FAIL(vm, what)                                                                         \
@@ -115,7 +114,7 @@ static int kvm_init(struct vm *vm)
         return KVM_FAIL(vm, "mmap kvm_run");
     }
     /* the coalesced-MMIO ring: the page KVM_CAP_COALESCED_MMIO names, inside the
-     * vCPU mapping (zones are registered at the first run, when devices exist) */
+     * vCPU mapping (zones are registered in set_entry, once the devices exist) */
     int page = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
     long psz = sysconf(_SC_PAGESIZE);
     if (page > 0 && psz > 0 && (size_t)(page + 1) * (size_t)psz <= k->run_size) {
@@ -130,7 +129,6 @@ static int kvm_init(struct vm *vm)
  * doorbell). Without them, or when KVM refuses, writes simply exit. */
 static void kvm_register_zones(struct vm *vm, struct kvm_state *k)
 {
-    k->zones_done = true;
     if (!k->ring)
         return;
     for (int i = 0; i < vm->nmmio; i++) {
@@ -228,6 +226,9 @@ static int kvm_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
     regs.rflags = 0x2 | (3u << 12); /* IOPL 3: port I/O from ring 3 */
     if (ioctl(k->vcpu_fd, KVM_SET_REGS, &regs) < 0)
         return KVM_FAIL(vm, "KVM_SET_REGS");
+    /* the devices are attached by now; the run loop itself may be confined to
+     * KVM_RUN (the worker's sandbox), so nothing else is left for it to set up */
+    kvm_register_zones(vm, k);
     return 0;
 }
 
@@ -258,8 +259,6 @@ static int kvm_run_loop(struct vm *vm)
     struct kvm_state *k = vm->accel_state;
     struct kvm_run *run = k->run;
 
-    if (!k->zones_done)
-        kvm_register_zones(vm, k);
     while (vm->state == VM_RUNNING) {
         int rc = ioctl(k->vcpu_fd, KVM_RUN, 0);
         vm->exits++;
@@ -306,7 +305,7 @@ static int kvm_run_loop(struct vm *vm)
                     run->internal.suberror, (unsigned long long)regs.rip);
             if (getenv("PUPA_DEBUG_KVM"))
                 for (unsigned i = 0; i < run->internal.ndata && i < 16; i++)
-                    fprintf(stderr, "kvm internal data[%u] = 0x%llx\n", i,
+                    vm_warn(vm, "kvm internal data[%u] = 0x%llx", i,
                             (unsigned long long)run->internal.data[i]);
             break;
         }

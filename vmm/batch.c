@@ -462,6 +462,8 @@ static void diag_line(struct batch *b, struct job *j, const char *line)
 {
     if (!status_line_allowed(&j->st, BUDGET_STDERR_LINES))
         return;
+    if (strncmp(line, "pupa: ", 6) == 0)
+        line += 6; /* the worker's own prefix: the note gets one, with the image's name */
     char *note = xasprintf("%s: %s", j->st.label, line);
     display_note(&b->display, &j->st, note, now_s());
     free(note);

@@ -3,7 +3,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -12,23 +11,18 @@
 
 /* ---------------------------------------------------------------- worker side */
 
-static int write_all(int fd, struct iovec *iov, int n)
+/* write(2) only: it is the one output call a confined worker keeps (vmm/sandbox.c).
+ * The worker is the pipe's only writer, so a record may take several writes. */
+static int write_all(int fd, const uint8_t *p, size_t len)
 {
-    while (n > 0) {
-        ssize_t w = writev(fd, iov, n);
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return w < 0 ? -errno : -EPIPE;
-        while (n > 0 && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
+        p += w;
+        len -= (size_t)w;
     }
     return 0;
 }
@@ -40,8 +34,9 @@ int channel_put(int fd, enum channel_kind kind, const void *payload, size_t len)
         uint32_t n = len > CHANNEL_MAX_PAYLOAD ? CHANNEL_MAX_PAYLOAD : (uint32_t)len;
         uint8_t hdr[CHANNEL_HEADER] = {(uint8_t)kind, (uint8_t)n, (uint8_t)(n >> 8),
                                        (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
-        struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)p, n}};
-        int rc = write_all(fd, iov, n ? 2 : 1);
+        int rc = write_all(fd, hdr, sizeof(hdr));
+        if (rc == 0)
+            rc = write_all(fd, p, n);
         if (rc != 0)
             return rc;
         p += n;

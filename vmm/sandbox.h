@@ -1,18 +1,31 @@
-/* sandbox.h: the seccomp filter a worker enters once its VM exists: from then
- * on it can compute, read its already-open image, run the vCPU and write to
- * its pipe, but not open, create or execute anything. */
+/* sandbox.h: what a worker may still do once its VM exists: run the vCPU,
+ * read its already-open images, write to its pipe and to fd 2. No terminal,
+ * no files, no children, no signals to others, no new code, bounded memory.
+ * The allow-list and why each entry is there: docs/security.md. */
 #ifndef PUPA_SANDBOX_H
 #define PUPA_SANDBOX_H
 
-#include <stdbool.h>
+#include <stdint.h>
 
-/* Compile the filter once, in the parent, before workers are forked (so each
- * worker only loads it). 0, or -1 with a message on stderr. */
-int sandbox_prepare(void);
-/* Enter the filter (compiling it first if sandbox_prepare() was not called).
- * Returns 0, or -1 with a message on stderr. Does nothing (returns 0) in
- * sanitizer builds, whose runtime needs more of the kernel. */
-int sandbox_enter(void);
-bool sandbox_supported(void);
+#include "accel.h"
+
+/* What the worker about to be confined runs. */
+struct sandbox_limits {
+    const struct accel_ops *accel; /* its backend: the run loop's ioctls, its memory */
+    uint64_t ram_size;             /* guest RAM: bounds the address space (RLIMIT_AS) */
+    uint64_t file_size;            /* largest regular file it may write; 0: none */
+};
+
+/* In the parent, before forking workers: checks that the kernel can confine
+ * them and remembers the parent, so that a worker whose parent is already
+ * gone gives up. 0, or -1 with a message on stderr. */
+int sandbox_prepare(void) __attribute__((warn_unused_result));
+
+/* In the worker, right before it runs the vCPU (fd 2 already set up by the
+ * caller, every other descriptor it must not keep already closed): fds 0 and
+ * 1 become /dev/null, the worker dies with its parent, rlimits (no processes,
+ * no core, files and address space bounded), then the seccomp filter, on
+ * every thread. Returns 0, or -1 with a message on stderr. */
+int sandbox_enter(const struct sandbox_limits *l) __attribute__((warn_unused_result));
 
 #endif

@@ -35,8 +35,8 @@ __attribute__((format(printf, 2, 3))) static void complain(struct virtio_blk *b,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    pupa_err("virtio-blk vd%c: %s%s", 'a' + b->index, msg,
-             b->complaints == BLK_MAX_COMPLAINTS ? " (further complaints suppressed)" : "");
+    vm_warn(b->transport.vm, "virtio-blk vd%c: %s%s", 'a' + b->index, msg,
+            b->complaints == BLK_MAX_COMPLAINTS ? " (further complaints suppressed)" : "");
 }
 
 static void blk_read_config(void *dev, uint32_t offset, uint8_t *data, uint32_t len)

@@ -102,8 +102,8 @@ static void reg_write(struct virtio_mmio *t, uint64_t reg, uint32_t v)
         if (!q)
             break;
         if (v == 1 && !queue_valid(t, q)) {
-            pupa_err("virtio: queue %u rejected (bad size or rings outside guest RAM)",
-                     t->queue_sel);
+            vm_warn(t->vm, "virtio: queue %u rejected (bad size or rings outside guest RAM)",
+                    t->queue_sel);
             t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
             break;
         }

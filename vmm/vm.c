@@ -73,6 +73,26 @@ void vm_fail(struct vm *vm, const char *fmt, ...)
     }
 }
 
+void vm_warn(struct vm *vm, const char *fmt, ...)
+{
+    if (++vm->warnings > VM_WARN_LINES)
+        return;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    pupa_err("%s", line);
+}
+
+/* After a run: how many warnings the cap swallowed. */
+static void warn_summary(const struct vm *vm)
+{
+    if (vm->warnings > VM_WARN_LINES)
+        pupa_err("%llu more warnings about this guest suppressed",
+                 (unsigned long long)(vm->warnings - VM_WARN_LINES));
+}
+
 /* ---------------------------------------------------------------- boot */
 
 static void put64(struct vm *vm, uint64_t gpa, uint64_t v)
@@ -196,8 +216,8 @@ static void unknown_access(struct vm *vm, const char *what, uint64_t addr, uint3
 {
     vm->unknown_access++;
     if (vm->verbose || vm->unknown_access <= 1)
-        pupa_err("guest %s %s of %u bytes at 0x%llx: no device there (ignored)",
-                 is_write ? "wrote" : "read", what, size, (unsigned long long)addr);
+        vm_warn(vm, "guest %s %s of %u bytes at 0x%llx: no device there (ignored)",
+                is_write ? "wrote" : "read", what, size, (unsigned long long)addr);
 }
 
 static const char *const exception_names[32] = {
@@ -373,6 +393,7 @@ int vm_run(struct vm *vm, double timeout_s)
         timer_delete(timer);
     if (rc != 0 && vm->state == VM_RUNNING)
         vm->state = VM_FAILED;
+    warn_summary(vm);
     return vm->state == VM_EXITED ? 0 : -1;
 }
 

@@ -61,6 +61,7 @@ struct vm {
     uint64_t exits;          /* returns to the VMM (KVM_RUN returns / emulator hook calls) */
     uint64_t posted;         /* device writes queued without an exit (KVM coalesced MMIO) */
     uint64_t unknown_access; /* unknown port / MMIO accesses (logged, not fatal) */
+    uint64_t warnings;       /* vm_warn() calls, printed or not */
     uint64_t deadline_ns;    /* 0 = none */
     volatile sig_atomic_t kicked;
     bool verbose; /* log unknown accesses to stderr */
@@ -100,6 +101,11 @@ void vm_pio(struct vm *vm, uint16_t port, uint8_t *data, uint32_t size, uint32_t
             bool is_write);
 void vm_mmio(struct vm *vm, uint64_t addr, uint8_t *data, uint32_t len, bool is_write);
 void vm_fail(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The one way the VMM and its devices complain about what a guest does: a
+ * line on stderr for each of the first VM_WARN_LINES, then silence, and one
+ * "N more suppressed" line when the run ends. Never include guest strings. */
+#define VM_WARN_LINES 20
+void vm_warn(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Called when the vCPU comes back for a kick: timeout or user interrupt. */
 void vm_check_kick(struct vm *vm);
 

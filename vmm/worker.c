@@ -187,7 +187,9 @@ static void run_guest(struct run *r)
         snprintf(r->res.error, sizeof(r->res.error), "%s", r->vm.fail);
         return;
     }
-    if (r->spec->sandbox && sandbox_enter() != 0) {
+    /* the worker writes no file: its log goes to the parent on the channel */
+    const struct sandbox_limits limits = {r->spec->accel, r->spec->ram_size, 0};
+    if (r->spec->sandbox && sandbox_enter(&limits) != 0) {
         snprintf(r->res.error, sizeof(r->res.error), "cannot prepare the worker (sandbox)");
         return;
     }
