@@ -298,6 +298,23 @@ bool render_sha256sum_name(struct strbuf *out, const char *name)
     return escape;
 }
 
+char *render_unsafe_note(const struct job *j, size_t i)
+{
+    const struct report *r = &j->st.result;
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "%s: UNSAFE (", j->names[i]);
+    for (size_t k = 0; k < r->nfindings; k++) {
+        bool seen = false;
+        for (size_t m = 0; m < k && !seen; m++)
+            seen = strcmp(r->findings[m].check, r->findings[k].check) == 0;
+        if (!seen)
+            sb_printf(&sb, "%s%s", k ? ", " : "", r->findings[k].check);
+    }
+    sb_puts(&sb, ")");
+    return sb.s;
+}
+
 void render_stats(FILE *f, const struct job *j, const struct batch_opts *o)
 {
     const struct channel_result *r = &j->res;

@@ -33,6 +33,9 @@ bool render_too_large(const struct job *j, size_t i, const struct batch_opts *o)
 /* Does image i's output start a human block (a blank line before it, after another)? */
 bool render_is_block(const struct job *j, size_t i, const struct batch_opts *o);
 
+/* --require-safe: "NAME: UNSAFE (check, check...)" for an image inspected as unsafe
+ * (the checks once each, in the order found). The caller frees it. */
+char *render_unsafe_note(const struct job *j, size_t i);
 /* --stats: one line per guest (names sanitized), on stderr. */
 void render_stats(FILE *f, const struct job *j, const struct batch_opts *o);
 /* The summary line after a batch, on stderr. */

@@ -261,6 +261,17 @@ def case_mixed(pupa, accel, d):
         rc, out, err = run(pupa_cmd(pupa, accel, "--output=json", "-j2", *args, *sel))
         expect(rc == want, f"{args} on {len(sel)} images ({sum(e in bad for e in sel)} failing, "
                            f"{sum(e in unsafe for e in sel)} unsafe): exit {rc}, want {want}")
+        # --require-safe names every unsafe image and its checks on stderr (a CI log says
+        # which image failed the gate); without it, no such line
+        for e in sel:
+            if e in bad or byname[e].obj["safety"]["safe"]:
+                continue
+            checks = []
+            for f in byname[e].obj["safety"]["findings"]:
+                if f["check"] not in checks:
+                    checks.append(f["check"])
+            line = f"pupa: {e}: UNSAFE ({', '.join(checks)})"
+            expect((line in err.splitlines()) == bool(args), f"{args}: {line!r} in {err!r}")
 
     # an unreadable file: root reads anything, so this part runs as nobody
     unreadable = os.path.join(d, "unreadable.qcow2")
