@@ -70,7 +70,7 @@ def case_strings(ctx):
 
 def case_flood(ctx):
     g = "hostile_flood"
-    for args in (["read", "--progress=plain", ctx.img], ["info", "--progress=plain", ctx.img],
+    for args in (["info", "--progress=plain", ctx.img],
                  ["read", "--progress=plain", "-v", ctx.img],
                  ["run", "--progress=plain", "-v", f"--disk={ctx.img}"]):
         rc, out, err = run(pupa(ctx, g, *args), timeout=600)
@@ -81,7 +81,7 @@ def case_flood(ctx):
         more = [ln for ln in lines if re.search(r": \d+ more lines suppressed$", ln)]
         expect(len(more) == 1, f"{args}: no single 'more lines suppressed' line: {lines[-5:]}")
         n = int(re.search(r": (\d+) more lines", more[0]).group(1))
-        expect(n >= 20000 - 1000, f"{args}: only {n} lines suppressed")
+        expect(n >= 5000 - 1000, f"{args}: only {n} lines suppressed")
         print(f"{args[0]} {args[1:-1]}: {len(lines)} lines, {n} suppressed")
 
 
@@ -118,7 +118,7 @@ def case_keys(ctx):
     rc, out, err = run(pupa(ctx, g, "info", ctx.img))
     expect(rc == 1 and out == "" and
            err == f"pupa: {ctx.img}: guest result exceeds its budget: a dict has more than "
-                  f"4096 keys\n", f"100 000 keys: exit {rc}: {err!r}")
+                  f"4096 keys\n", f"5 000 keys: exit {rc}: {err!r}")
     rc, out, err = run(pupa(ctx, g, "info", "-f", "qcow2", ctx.img))
     expect(rc == 1 and err == f"pupa: {ctx.img}: guest protocol error: format-specific tree: "
                               f"duplicate key 'key-0'\n", f"duplicate key: {err!r}")
