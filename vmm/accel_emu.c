@@ -79,7 +79,7 @@ struct emu_state {
     pthread_cond_t wake;
     enum emu_phase phase; /* under lock */
     volatile int stopped_by_watchdog;
-    uc_hook hook_in, hook_out, hook_intr, hook_bad;
+    uc_hook hook_in, hook_out, hook_syscall, hook_intr, hook_bad;
     uint64_t rip;
     struct emu_window window;
 };
@@ -144,6 +144,19 @@ static void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64
     emu_stop_if_done(uc, w->vm);
 }
 
+/* Unicorn runs SYSCALL as a call of this hook and nothing else (no entry to
+ * ring 0); a pupa guest has no system calls, so it is the guest's end, as on
+ * KVM (where it enters ring 0 at LSTAR 0, an absent page, and faults). */
+static void emu_syscall(uc_engine *uc, void *opaque)
+{
+    struct vm *vm = opaque;
+    uint64_t rip = 0;
+    ucf.reg_read(uc, UC_X86_REG_RIP, &rip);
+    vm_fail(vm, "guest crashed: SYSCALL at rip 0x%llx (a pupa guest has no system calls)",
+            (unsigned long long)rip);
+    ucf.emu_stop(uc);
+}
+
 /* The emulator reports CPU exceptions here instead of delivering them. */
 static void emu_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
@@ -151,9 +164,13 @@ static void emu_intr(uc_engine *uc, uint32_t intno, void *opaque)
     uint64_t rip = 0;
     ucf.reg_read(uc, UC_X86_REG_RIP, &rip);
     const uint8_t *insn = vm_gpa(vm, rip, 1);
+    uint64_t cr2 = 0;
     if (intno == 13 && insn && *insn == 0xf4) /* HLT is privileged in ring 3 */
         vm_fail(vm, "guest halted (HLT at rip 0x%llx) without reporting an exit status",
                 (unsigned long long)rip);
+    else if (intno == 14 && ucf.reg_read(uc, UC_X86_REG_CR2, &cr2) == UC_ERR_OK)
+        vm_fail(vm, "guest crashed: CPU exception 14 (%s) at rip 0x%llx, address 0x%llx",
+                vm_exception_name(14), (unsigned long long)rip, (unsigned long long)cr2);
     else
         vm_fail(vm, "guest crashed: CPU exception %u (%s) at rip 0x%llx", intno,
                 vm_exception_name(intno), (unsigned long long)rip);
@@ -196,6 +213,9 @@ static int emu_init(struct vm *vm)
     if (err == UC_ERR_OK)
         err = ucf.hook_add(e->uc, &e->hook_out, UC_HOOK_INSN, (void *)emu_out, vm, 1, 0,
                            UC_X86_INS_OUT);
+    if (err == UC_ERR_OK)
+        err = ucf.hook_add(e->uc, &e->hook_syscall, UC_HOOK_INSN, (void *)emu_syscall, vm, 1, 0,
+                           UC_X86_INS_SYSCALL);
     if (err == UC_ERR_OK)
         err = ucf.hook_add(e->uc, &e->hook_intr, UC_HOOK_INTR, (void *)emu_intr, vm, 1, 0);
     if (err == UC_ERR_OK)
@@ -281,25 +301,29 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
 {
     struct emu_state *e = vm->accel_state;
     uc_engine *uc = e->uc;
-    /* Unicorn's 64-bit mode is flat (no paging needed); enable SSE like KVM and
-     * run the guest in ring 3 with IOPL 3, from the same GDT as under KVM. */
-    uint64_t cr0 = 0, cr4 = 0;
+    /* The same GDT, page tables and ring 3 as under KVM: paging on, so the
+     * emulator checks the user/supervisor and write bits of every access. The
+     * CPL comes from SS, which Unicorn loads only as a ring-0 selector here, so
+     * the vCPU starts in ring 0 at an iretq into the guest's ring 3. SSE on. */
+    uint64_t cr0 = 0, cr4 = 0, cr3 = PUPA_BOOT_PML4;
     ucf.reg_read(uc, UC_X86_REG_CR0, &cr0);
     ucf.reg_read(uc, UC_X86_REG_CR4, &cr4);
     cr0 = (cr0 & ~((1ull << 2) | (1ull << 3))) | (1ull << 1); /* clear EM, TS; set MP */
-    cr4 |= (1ull << 9) | (1ull << 10);                        /* OSFXSR, OSXMMEXCPT */
+    cr0 |= (1ull << 16) | (1ull << 31);                       /* WP, PG */
+    cr4 |= (1ull << 5) | (1ull << 9) | (1ull << 10);          /* PAE, OSFXSR, OSXMMEXCPT */
     uc_x86_mmr gdtr = {0, PUPA_BOOT_GDT, PUPA_GDT_ENTRIES * 8 - 1, 0};
     uc_x86_mmr idtr = {0, PUPA_BOOT_IDT, 32 * 16 - 1, 0};
-    uint64_t fs_base = PUPA_BOOT_TLS, rflags = 0x2 | (3u << 12);
-    uint64_t cs = PUPA_GDT_CODE_SEL, ds = PUPA_GDT_DATA_SEL;
+    uint64_t fs_base = PUPA_BOOT_TLS, rflags = 0x2;
+    uint64_t cs = PUPA_GDT_CODE0_SEL, ss = PUPA_GDT_DATA0_SEL, ds = PUPA_GDT_DATA_SEL;
+    uint64_t ksp = vm_user_entry_frame(vm, rip, rsp);
     struct {
         int reg;
         const void *val;
     } writes[] = {
-        {UC_X86_REG_CR0, &cr0},   {UC_X86_REG_CR4, &cr4},       {UC_X86_REG_GDTR, &gdtr},
-        {UC_X86_REG_IDTR, &idtr}, {UC_X86_REG_SS, &ds},         {UC_X86_REG_DS, &ds},
-        {UC_X86_REG_ES, &ds},     {UC_X86_REG_CS, &cs},         {UC_X86_REG_FS_BASE, &fs_base},
-        {UC_X86_REG_RSP, &rsp},   {UC_X86_REG_EFLAGS, &rflags},
+        {UC_X86_REG_CR3, &cr3},         {UC_X86_REG_CR4, &cr4},   {UC_X86_REG_CR0, &cr0},
+        {UC_X86_REG_GDTR, &gdtr},       {UC_X86_REG_IDTR, &idtr}, {UC_X86_REG_CS, &cs},
+        {UC_X86_REG_SS, &ss},           {UC_X86_REG_DS, &ds},     {UC_X86_REG_ES, &ds},
+        {UC_X86_REG_FS_BASE, &fs_base}, {UC_X86_REG_RSP, &ksp},   {UC_X86_REG_EFLAGS, &rflags},
     };
     for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
         uc_err err = ucf.reg_write(uc, writes[i].reg, writes[i].val);
@@ -309,7 +333,7 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
             return EMU_FAIL(vm, what, err);
         }
     }
-    e->rip = rip;
+    e->rip = PUPA_BOOT_USER_ENTRY;
     emu_start_watchdog(vm, e);
     return 0;
 }

@@ -223,7 +223,7 @@ static int kvm_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
     memset(&regs, 0, sizeof(regs));
     regs.rip = rip;
     regs.rsp = rsp;
-    regs.rflags = 0x2 | (3u << 12); /* IOPL 3: port I/O from ring 3 */
+    regs.rflags = PUPA_USER_RFLAGS;
     if (ioctl(k->vcpu_fd, KVM_SET_REGS, &regs) < 0)
         return KVM_FAIL(vm, "KVM_SET_REGS");
     /* the devices are attached by now; the run loop itself may be confined to

@@ -141,11 +141,73 @@ static void write_trampoline(struct vm *vm)
         put(vm, PUPA_BOOT_IDT + v * 16, gate, sizeof(gate));
     }
     put(vm, common_at, common, sizeof(common));
+    static const uint8_t iretq[] = {0x48, 0xcf};
+    put(vm, PUPA_BOOT_USER_ENTRY, iretq, sizeof(iretq));
 }
 
-/* GDT (ring-0 and ring-3 flat segments, TSS), TSS, identity page tables for
- * the first 4 GiB with 2 MiB user pages (RAM and the virtio-mmio window are
- * both reachable), the trampoline and the TLS page with a random canary. */
+uint64_t vm_user_entry_frame(struct vm *vm, uint64_t rip, uint64_t rsp)
+{
+    const uint64_t frame[5] = {rip, PUPA_GDT_CODE_SEL, PUPA_USER_RFLAGS, rsp, PUPA_GDT_DATA_SEL};
+    uint64_t at = PUPA_BOOT_EXC_STACK - sizeof(frame);
+    put(vm, at, frame, sizeof(frame));
+    return at;
+}
+
+/* Page-table entry bits. */
+#define PTE_P    0x001ull /* present */
+#define PTE_W    0x002ull /* writable */
+#define PTE_U    0x004ull /* user (ring 3) may access */
+#define PTE_PWT  0x008ull
+#define PTE_PCD  0x010ull
+#define PTE_HUGE 0x080ull /* 2 MiB page (in a page directory) */
+
+/* What ring 3 may do with each 4 KiB page below PUPA_BOOT_END: the VMM's
+ * structures are supervisor-only (and read-only but for the exception stack),
+ * page 0 is absent, the TLS page is read-only. Everything else in the first
+ * 2 MiB is the guest's (its image loads at 1 MiB). */
+static uint64_t low_page_flags(uint64_t addr)
+{
+    if (addr == 0)
+        return 0;
+    if (addr >= PUPA_BOOT_END)
+        return PTE_P | PTE_W | PTE_U;
+    if (addr == PUPA_BOOT_TLS)
+        return PTE_P | PTE_U;
+    if (addr >= PUPA_BOOT_EXC_STACK - 0x2000)
+        return PTE_P | PTE_W;
+    return PTE_P; /* GDT, page tables, IDT + trampoline, TSS + I/O bitmap */
+}
+
+/* Identity map of the first 4 GiB: 4 KiB pages for the first 2 MiB (so that
+ * the boot structures can be supervisor-only), 2 MiB user pages above (RAM and
+ * the virtio-mmio window both reachable, device space uncached). */
+static void write_page_tables(struct vm *vm)
+{
+    _Static_assert(PUPA_BOOT_TSS + PUPA_BOOT_TSS_LIMIT < PUPA_BOOT_PT &&
+                       PUPA_BOOT_PT + 0x1000 <= PUPA_BOOT_EXC_STACK - 0x2000 &&
+                       PUPA_BOOT_EXC_STACK == PUPA_BOOT_END && PUPA_BOOT_END < 0x200000,
+                   "boot structures overlap the exception stack or the guest");
+    put64(vm, PUPA_BOOT_PML4, PUPA_BOOT_PDPT | PTE_P | PTE_W | PTE_U);
+    for (uint64_t i = 0; i < 4; i++) {
+        put64(vm, PUPA_BOOT_PDPT + i * 8, (PUPA_BOOT_PD + i * 0x1000) | PTE_P | PTE_W | PTE_U);
+        for (uint64_t j = 0; j < 512; j++) {
+            uint64_t addr = (i << 30) | (j << 21);
+            uint64_t entry = addr | PTE_P | PTE_W | PTE_U | PTE_HUGE;
+            if (addr >= vm->ram_size)
+                entry |= PTE_PCD | PTE_PWT; /* device space: cache disabled, write-through */
+            if (addr == 0)
+                entry = PUPA_BOOT_PT | PTE_P | PTE_W | PTE_U; /* the PT decides */
+            put64(vm, PUPA_BOOT_PD + i * 0x1000 + j * 8, entry);
+        }
+    }
+    for (uint64_t k = 0; k < 512; k++) {
+        uint64_t flags = low_page_flags(k << 12);
+        put64(vm, PUPA_BOOT_PT + k * 8, flags ? (k << 12) | flags : 0);
+    }
+}
+
+/* GDT (ring-0 and ring-3 flat segments, TSS), TSS, page tables, the
+ * trampoline and the TLS page with a random canary. */
 static void write_boot_structures(struct vm *vm)
 {
     put64(vm, PUPA_BOOT_GDT + 0x00, 0);
@@ -166,17 +228,7 @@ static void write_boot_structures(struct vm *vm)
     uint8_t end = 0xff;
     put(vm, PUPA_BOOT_TSS + 0x68 + 8192, &end, 1);
 
-    put64(vm, PUPA_BOOT_PML4, PUPA_BOOT_PDPT | 0x7);
-    for (uint64_t i = 0; i < 4; i++) {
-        put64(vm, PUPA_BOOT_PDPT + i * 8, (PUPA_BOOT_PD + i * 0x1000) | 0x7);
-        for (uint64_t j = 0; j < 512; j++) {
-            uint64_t addr = (i << 30) | (j << 21);
-            uint64_t flags = 0x87; /* present, writable, user, 2 MiB page */
-            if (addr >= vm->ram_size)
-                flags |= 0x18; /* device space: cache disabled, write-through */
-            put64(vm, PUPA_BOOT_PD + i * 0x1000 + j * 8, addr | flags);
-        }
-    }
+    write_page_tables(vm);
     write_trampoline(vm);
     uint64_t canary = 0;
     if (getrandom(&canary, sizeof(canary), 0) != sizeof(canary))

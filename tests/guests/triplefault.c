@@ -1,6 +1,6 @@
 /* triplefault.c: test guest that wipes the IDT the VMM gave it and then
- * faults: under KVM the CPU cannot deliver the exception (triple fault);
- * under the emulator the fault itself is reported. */
+ * faults. Once that made KVM triple-fault; the IDT is supervisor-only now, so
+ * the wipe itself is a page fault at PUPA_BOOT_IDT, reported as a crash. */
 #include <string.h>
 
 #include "rt.h"

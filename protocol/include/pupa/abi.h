@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define PUPA_ABI_VERSION 1
+#define PUPA_ABI_VERSION 2
 
 /* ------------------------------------------------------------ guest memory */
 
@@ -23,17 +23,25 @@
  * guest runs in ring 3 (CPL 3, IOPL 3: port I/O allowed, privileged
  * instructions not): some KVM implementations (e.g. PVM) only run user mode
  * natively, and a guest that cannot touch its own descriptor tables is a
- * smaller target. Ring 0 exists only for the VMM's exception trampoline. */
+ * smaller target. Ring 0 exists only for the VMM's exception trampoline.
+ *
+ * The first 2 MiB are mapped with 4 KiB pages so that these structures are
+ * supervisor-only: the guest can neither write nor read the GDT, IDT, TSS,
+ * page tables, trampoline or exception stack (a write or read faults, and the
+ * fault is reported as a crash); page 0 is not mapped; the TLS page is
+ * read-only. Everything else below 4 GiB is user read-write (2 MiB pages). */
 #define PUPA_BOOT_GDT         0x1000ull /* null, code0, data0, code3, data3, TSS (16 bytes) */
-#define PUPA_BOOT_PML4        0x2000ull /* identity map of the first 4 GiB, 2 MiB pages */
+#define PUPA_BOOT_PML4        0x2000ull /* identity map of the first 4 GiB */
 #define PUPA_BOOT_PDPT        0x3000ull
-#define PUPA_BOOT_PD          0x4000ull     /* four pages: 0x4000..0x7fff */
-#define PUPA_BOOT_IDT         0x8000ull     /* 32 gates to the trampoline */
+#define PUPA_BOOT_PD          0x4000ull     /* four pages: 0x4000..0x7fff, 2 MiB pages */
+#define PUPA_BOOT_IDT         0x8000ull     /* 32 gates to the trampoline, DPL 0 */
 #define PUPA_BOOT_TRAMPOLINE  0x8800ull     /* exception stubs: report to PUPA_PORT_EXCEPTION */
+#define PUPA_BOOT_USER_ENTRY  0x8c00ull     /* iretq into ring 3 (for the emulator) */
 #define PUPA_BOOT_TLS         0x9000ull     /* FS base; %fs:0x28 holds a random stack canary */
 #define PUPA_BOOT_TSS         0xa000ull     /* 64-bit TSS (RSP0) + I/O bitmap allowing every port */
 #define PUPA_BOOT_TSS_LIMIT   (0x68 + 8192) /* the bitmap's last byte is the 0xff terminator */
-#define PUPA_BOOT_EXC_STACK   0x10000ull    /* top of the ring-0 exception stack */
+#define PUPA_BOOT_PT          0xd000ull     /* 4 KiB pages of the first 2 MiB */
+#define PUPA_BOOT_EXC_STACK   0x10000ull    /* top of the ring-0 exception stack (8 KiB) */
 #define PUPA_BOOT_END         0x10000ull
 #define PUPA_IDENTITY_MAP_TOP 0x100000000ull
 #define PUPA_GDT_CODE0_SEL    0x08
