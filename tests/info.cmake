@@ -74,7 +74,8 @@ if(PUPA_FUZZER_OK)
   set_source_files_properties(${gen}/guest.pb.c ${gen}/guest.pb.h PROPERTIES GENERATED TRUE)
   file(GLOB format_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/guest/formats/*.c)
   set(ffuzz_sources ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_formats.c ${format_sources}
-      ${PROJECT_SOURCE_DIR}/guest/ops/info.c
+      ${PROJECT_SOURCE_DIR}/guest/ops/info.c ${PROJECT_SOURCE_DIR}/guest/lib/md5.c
+      ${PROJECT_SOURCE_DIR}/guest/lib/crc32c.c
       ${PROJECT_SOURCE_DIR}/vmm/report.c ${PROJECT_SOURCE_DIR}/vmm/output.c
       ${PROJECT_SOURCE_DIR}/vmm/json.c ${PROJECT_SOURCE_DIR}/vmm/util.c
       ${PROJECT_SOURCE_DIR}/protocol/src/frame.c ${PROJECT_SOURCE_DIR}/protocol/src/reader.c

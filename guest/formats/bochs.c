@@ -31,38 +31,38 @@ static int bochs_probe(const uint8_t *buf, size_t len, const char *filename)
     return 100;
 }
 
-/* Allocated extents whose bitmap or data lies past the end of the file. */
+struct bochs_catalog {
+    uint64_t size, data_offset, extent_bytes;
+    struct fmt_tally past_eof;
+};
+
+static int bochs_catalog_chunk(void *ctx, uint64_t first, const uint8_t *e, size_t n)
+{
+    struct bochs_catalog *c = ctx;
+    const uint64_t size = c->size, data_offset = c->data_offset, extent_bytes = c->extent_bytes;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t ext = fmt_le32(e + i * 4);
+        uint64_t bytes;
+        if (ext != BOCHS_UNALLOCATED &&
+            (!fmt_mul_ok(ext + 1ull, extent_bytes, &bytes) || !fmt_fits(data_offset, bytes, size)))
+            fmt_tally_add(&c->past_eof, first + i);
+    }
+    return 0;
+}
+
+/* Allocated extents whose bitmap or data lies past the end of the file (only
+ * the part of the catalog inside the file: the rest reads as unallocated). */
 static int bochs_check_catalog(const struct fmt_io *io, struct fmt_info *info, uint32_t cat_off,
                                uint32_t catalog, uint32_t data_offset, uint64_t extent_bytes)
 {
-    uint8_t chunk[16384];
-    uint64_t in_file = 0;
-    uint32_t past = 0, first = 0;
-
-    if (cat_off < io->size)
-        in_file = (io->size - cat_off) / 4;
-    if (in_file > catalog)
-        in_file = catalog;
-    for (uint64_t done = 0; done < in_file;) {
-        size_t n =
-            in_file - done < sizeof(chunk) / 4 ? (size_t)(in_file - done) : sizeof(chunk) / 4;
-        if (fmt_read(io, info, cat_off + done * 4, chunk, n * 4) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t e = fmt_le32(chunk + i * 4);
-            if (e == BOCHS_UNALLOCATED)
-                continue;
-            /* data_offset < 2^32, e < 2^32, extent_bytes < 2^32: fits in 64 bits */
-            uint64_t end = data_offset + ((uint64_t)e + 1) * extent_bytes;
-            if (end > io->size && past++ == 0)
-                first = (uint32_t)(done + i);
-        }
-        done += n;
-    }
-    if (past)
+    struct bochs_catalog c = {io->size, data_offset, extent_bytes, {0, 0}};
+    uint64_t in_file = fmt_entries_in_file(io, cat_off, catalog, 4, false);
+    if (fmt_walk(io, info, cat_off, in_file, 4, bochs_catalog_chunk, &c) != 0)
+        return -1;
+    if (c.past_eof.count)
         fmt_finding(info, "out-of-range",
-                    "%u catalog entries point past the end of the file (first: extent %u)", past,
-                    first);
+                    "%u catalog entries point past the end of the file (first: extent %u)",
+                    (uint32_t)c.past_eof.count, (uint32_t)c.past_eof.first);
     return 0;
 }
 

@@ -20,6 +20,30 @@ static int cloop_probe(const uint8_t *buf, size_t len, const char *filename)
     return memcmp(buf, cloop_magic, n) == 0 ? 2 : 0;
 }
 
+struct cloop_offsets {
+    struct fmt_info *info;
+    uint64_t prev;
+};
+
+static int cloop_offsets_chunk(void *ctx, uint64_t first, const uint8_t *e, size_t n)
+{
+    struct cloop_offsets *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t off = fmt_be64(e + i * 8), idx = first + i;
+        if (idx > 0 && off < c->prev)
+            return fmt_fail(c->info,
+                            "offsets not monotonically increasing at index %u, image file is "
+                            "corrupt",
+                            (uint32_t)idx);
+        if (idx > 0 && off - c->prev > 2ull * CLOOP_MAX_BLOCK_SIZE)
+            return fmt_fail(c->info,
+                            "invalid compressed block size at index %u, image file is corrupt",
+                            (uint32_t)idx);
+        c->prev = off;
+    }
+    return 0;
+}
+
 static int cloop_open(const struct fmt_io *io, struct fmt_info *info)
 {
     uint8_t h[8];
@@ -42,34 +66,14 @@ static int cloop_open(const struct fmt_io *io, struct fmt_info *info)
         return fmt_fail(info, "image requires too many offsets, try increasing block size");
 
     /* The offsets must grow by at most 2 * 64 MiB per block. Entries past the end of the
-     * file read as zero: only the part inside the file needs reading. */
-    uint8_t chunk[16384];
-    uint64_t entries = (uint64_t)n_blocks + 1, in_file = 0, prev = 0;
-    if (io->size > 136) /* a last entry cut short by EOF counts: its bytes are read */
-        in_file = (io->size - 136 + 7) / 8;
-    if (in_file > entries)
-        in_file = entries;
-    for (uint64_t done = 0; done < in_file;) {
-        size_t n =
-            in_file - done < sizeof(chunk) / 8 ? (size_t)(in_file - done) : sizeof(chunk) / 8;
-        if (fmt_read(io, info, 136 + done * 8, chunk, n * 8) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t off = fmt_be64(chunk + i * 8), idx = done + i;
-            if (idx > 0 && off < prev)
-                return fmt_fail(info,
-                                "offsets not monotonically increasing at index %u, image "
-                                "file is corrupt",
-                                (uint32_t)idx);
-            if (idx > 0 && off - prev > 2ull * CLOOP_MAX_BLOCK_SIZE)
-                return fmt_fail(info,
-                                "invalid compressed block size at index %u, image file "
-                                "is corrupt",
-                                (uint32_t)idx);
-            prev = off;
-        }
-        done += n;
-    }
+     * file read as zero: only the part inside the file needs reading (a last entry cut
+     * short by EOF counts: its bytes are read). */
+    uint64_t entries = (uint64_t)n_blocks + 1;
+    uint64_t in_file = fmt_entries_in_file(io, 136, entries, 8, true);
+    struct cloop_offsets c = {info, 0};
+    if (fmt_walk(io, info, 136, in_file, 8, cloop_offsets_chunk, &c) != 0)
+        return -1;
+    uint64_t prev = c.prev;
     if (in_file < entries) {
         /* the rest reads as zeros: fine only if everything so far was zero too */
         if (in_file > 0 && prev > 0)

@@ -1,4 +1,4 @@
-/* common.c: helpers every format parser uses (reads, tree builders, errors, paths). */
+/* common.c: helpers every format parser uses (reads, table walks, tree builders, errors). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +18,37 @@ int fmt_read(const struct fmt_io *io, struct fmt_info *info, uint64_t off, void 
 {
     if (io->read(io->ctx, off, buf, len) != 0)
         return fmt_fail(info, "Could not read image: Input/output error");
+    return 0;
+}
+
+uint64_t fmt_entries_in_file(const struct fmt_io *io, uint64_t off, uint64_t count,
+                             uint64_t entry_size, bool partial)
+{
+    if (off >= io->size || entry_size == 0)
+        return 0;
+    uint64_t room = io->size - off;
+    uint64_t n = room / entry_size + (partial && room % entry_size != 0);
+    return n < count ? n : count;
+}
+
+int fmt_walk(const struct fmt_io *io, struct fmt_info *info, uint64_t off, uint64_t count,
+             size_t entry_size, fmt_chunk_fn fn, void *ctx)
+{
+    uint8_t chunk[16384];
+    size_t per_chunk = sizeof(chunk) / entry_size;
+
+    for (uint64_t done = 0; done < count;) {
+        size_t n = count - done < per_chunk ? (size_t)(count - done) : per_chunk;
+        uint64_t rel, at; /* callers check their tables' ends; this is the backstop */
+        if (!fmt_mul_ok(done, entry_size, &rel) || !fmt_add_ok(off, rel, &at))
+            return fmt_fail(info, "Could not read image: Input/output error");
+        if (fmt_read(io, info, at, chunk, n * entry_size) != 0)
+            return -1;
+        int r = fn(ctx, done, chunk, n);
+        if (r != 0)
+            return r;
+        done += n;
+    }
     return 0;
 }
 

@@ -6,8 +6,6 @@
 #define DMG_LENGTHS_MAX      (64u * 1024 * 1024)
 #define DMG_SECTORCOUNTS_MAX (DMG_LENGTHS_MAX / 512)
 #define DMG_XML_MAX          (16u * 1024 * 1024)
-#define DMG_REQUEST_MAX      0x7ffffe00u
-#define DMG_MAX_LENGTH       (((uint64_t)INT64_MAX) & ~(uint64_t)((1u << 30) - 1))
 #define DMG_MISH             0x6d697368u /* "mish" */
 
 enum { UDZE = 0, UDRW = 1, UDIG = 2, UDZO = 0x80000005u };
@@ -220,7 +218,7 @@ static int dmg_rsrc(struct dmg *d, struct win *w, uint64_t begin, uint64_t lengt
         if (n == 0 || n > end - off)
             return einval(info, io);
         off += 4;
-        if (n > DMG_REQUEST_MAX)
+        if (n > FMT_REQUEST_MAX)
             return fmt_fail(info, "Could not open '%s': Input/output error", io->filename);
         struct src s;
         src_init(&s, w, off, off + n, false);
@@ -351,7 +349,7 @@ static int dmg_open(const struct fmt_io *io, struct fmt_info *info)
 
     /* the block layer's limits on the advertised size */
     uint64_t bytes = (uint64_t)total_sectors * 512;
-    if (bytes > DMG_MAX_LENGTH)
+    if (bytes > FMT_MAX_LENGTH)
         return fmt_fail(info, "Could not refresh total sector count: File too large");
     if (total_sectors > INT64_MAX / 512)
         return fmt_fail_whole(info, "Can't get image size '%s': File too large", io->filename);

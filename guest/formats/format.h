@@ -94,7 +94,8 @@ const struct fmt_driver *fmt_find(const char *name);
 /* ------------------------------------------------------------ helpers for parsers */
 
 /* Read helpers: 0 on success, -1 on I/O error (info->error set). */
-int fmt_read(const struct fmt_io *io, struct fmt_info *info, uint64_t off, void *buf, size_t len);
+int fmt_read(const struct fmt_io *io, struct fmt_info *info, uint64_t off, void *buf, size_t len)
+    __attribute__((warn_unused_result));
 
 /* Format-specific tree builders: thin wrappers over info->sink->node. */
 void fmt_str(struct fmt_info *info, const char *key, const char *val);
@@ -146,7 +147,9 @@ static inline uint64_t fmt_be64(const void *p)
     return ((uint64_t)fmt_be32(p) << 32) | (uint64_t)fmt_be32((const uint8_t *)p + 4);
 }
 
-/* Overflow-checked arithmetic: false when the result does not fit. */
+/* ------------------------------------------------------------ overflow-checked arithmetic */
+
+/* a + b and a * b: false when the result does not fit in 64 bits. */
 static inline bool fmt_add_ok(uint64_t a, uint64_t b, uint64_t *out)
 {
     return !__builtin_add_overflow(a, b, out);
@@ -154,6 +157,69 @@ static inline bool fmt_add_ok(uint64_t a, uint64_t b, uint64_t *out)
 static inline bool fmt_mul_ok(uint64_t a, uint64_t b, uint64_t *out)
 {
     return !__builtin_mul_overflow(a, b, out);
+}
+/* a + b, or UINT64_MAX when that does not fit (for comparisons that must not wrap). */
+static inline uint64_t fmt_sat_add(uint64_t a, uint64_t b)
+{
+    uint64_t s;
+    return __builtin_add_overflow(a, b, &s) ? UINT64_MAX : s;
+}
+/* [off, off + len) lies inside [0, limit), without overflow. */
+static inline bool fmt_fits(uint64_t off, uint64_t len, uint64_t limit)
+{
+    return off <= limit && len <= limit - off;
+}
+
+/* ------------------------------------------------------------ qemu's block-layer limits */
+
+/* BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB. qemu fails any request
+ * that reaches beyond it with EIO before doing I/O, and refuses a disk larger
+ * than it ("File too large"). */
+#define FMT_MAX_LENGTH  0x7fffffffc0000000ull
+/* BDRV_REQUEST_MAX_BYTES: MIN(SIZE_MAX, INT_MAX) aligned down to 512, the
+ * largest single request (bdrv_pread of a whole table fails beyond it). */
+#define FMT_REQUEST_MAX 0x7ffffe00ull
+#define FMT_INT_MAX     0x7fffffffull
+#define FMT_INT64_MAX   0x7fffffffffffffffull
+
+/* A request qemu's block layer would issue: it ends at or below FMT_MAX_LENGTH. */
+static inline bool fmt_range_ok(uint64_t off, uint64_t len)
+{
+    return fmt_fits(off, len, FMT_MAX_LENGTH);
+}
+/* ... and is not larger than one request may be. */
+static inline bool fmt_request_ok(uint64_t off, uint64_t len)
+{
+    return fmt_range_ok(off, len) && len <= FMT_REQUEST_MAX;
+}
+
+/* ------------------------------------------------------------ tables */
+
+/* How many of count entries of entry_size bytes at off lie inside the file
+ * (the rest read as zeros): whole entries only, or with partial also one that
+ * EOF cuts short. */
+uint64_t fmt_entries_in_file(const struct fmt_io *io, uint64_t off, uint64_t count,
+                             uint64_t entry_size, bool partial);
+
+/* One chunk of a table: entries [first, first + n), n * entry_size bytes. A
+ * nonzero return stops the walk and becomes fmt_walk()'s result. */
+typedef int (*fmt_chunk_fn)(void *ctx, uint64_t first, const uint8_t *entries, size_t n);
+
+/* Read count entries of entry_size (1..4096) bytes at off in chunks of up to
+ * 16 KiB and hand each chunk to fn (bytes past EOF read as zeros). Returns 0,
+ * -1 on a read error (info->error set), or fn's nonzero result. */
+int fmt_walk(const struct fmt_io *io, struct fmt_info *info, uint64_t off, uint64_t count,
+             size_t entry_size, fmt_chunk_fn fn, void *ctx) __attribute__((warn_unused_result));
+
+/* Entries that fail a check (past EOF, misaligned, ...): how many, and the
+ * index of the first, for one finding per table instead of one per entry. */
+struct fmt_tally {
+    uint64_t count, first;
+};
+static inline void fmt_tally_add(struct fmt_tally *t, uint64_t index)
+{
+    if (t->count++ == 0)
+        t->first = index;
 }
 
 /* Path arithmetic as qemu's path_combine(): name relative to base's directory

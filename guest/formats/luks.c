@@ -1,4 +1,5 @@
-/* luks.c: the luks format (LUKS1 header as qemu's crypto layer reads it), fmt_luks_describe(). */
+/* luks.c: the luks format (LUKS1 header as qemu's crypto layer reads it), fmt_luks_load/describe().
+ */
 #include <string.h>
 
 #include "format.h"
@@ -6,7 +7,7 @@
 #include "pupa/abi.h"
 
 #define LUKS_HDR_SIZE        592
-#define LUKS_SLOTS           8
+#define LUKS_SLOTS           FMT_LUKS_SLOTS
 #define LUKS_SLOT_BASE       208 /* offset of key slot 0 in the header */
 #define LUKS_SLOT_SIZE       48
 #define LUKS_STRIPES         4000
@@ -76,16 +77,8 @@ static bool overlap(uint32_t s1, uint32_t l1, uint32_t s2, uint32_t l2)
     return (uint32_t)(s1 + l1) > s2 && (uint32_t)(s2 + l2) > s1;
 }
 
-struct luks_hdr {
-    char cipher_name[33], cipher_mode[33], hash_spec[33], uuid[41];
-    uint32_t payload_sector, key_bytes, mk_iters;
-    uint32_t active[LUKS_SLOTS], iters[LUKS_SLOTS], key_sector[LUKS_SLOTS], stripes[LUKS_SLOTS];
-};
-
 /* qemu's check_header + parse_header; on success fills the names to print. */
-static int luks_parse(const uint8_t *h, struct luks_hdr *l, struct fmt_info *info,
-                      const char **cipher_alg, const char **mode, const char **ivgen,
-                      const char **ivhash, const char **hash)
+static int luks_parse(const uint8_t *h, struct fmt_luks *l, struct fmt_info *info)
 {
     if (memcmp(h, luks_magic, sizeof(luks_magic)) != 0)
         return fmt_fail(info, "Volume is not in LUKS format");
@@ -194,36 +187,35 @@ static int luks_parse(const uint8_t *h, struct luks_hdr *l, struct fmt_info *inf
             }
         }
     }
-    *cipher_alg = luks_ciphers[c].alg[ks];
-    *mode = luks_modes[m];
-    *ivgen = luks_ivgens[iv];
-    *ivhash = iv == 2 ? luks_hashes[ivh].name : NULL;
-    *hash = luks_hashes[hs].name;
+    l->cipher_alg = luks_ciphers[c].alg[ks];
+    l->mode = luks_modes[m];
+    l->ivgen = luks_ivgens[iv];
+    l->ivhash = iv == 2 ? luks_hashes[ivh].name : NULL;
+    l->hash = luks_hashes[hs].name;
     return 0;
 }
 
-/* Reads and validates the header; emits the tree only when sink output is wanted. */
-static int luks_load(const struct fmt_io *io, struct fmt_info *info, uint64_t offset,
-                     uint64_t length, struct luks_hdr *l, bool emit)
+int fmt_luks_load(const struct fmt_io *io, struct fmt_info *info, uint64_t offset, uint64_t length,
+                  struct fmt_luks *l)
 {
     uint8_t h[LUKS_HDR_SIZE];
-    const char *cipher_alg = "", *mode = "", *ivgen = "", *ivhash = NULL, *hash = "";
 
     /* qcow2 serves the header from its crypto extension and refuses reads beyond it */
     if (length < LUKS_HDR_SIZE)
         return fmt_fail(info, "Request for data outside of extension header");
     if (fmt_read(io, info, offset, h, sizeof(h)) != 0)
         return -1;
-    if (luks_parse(h, l, info, &cipher_alg, &mode, &ivgen, &ivhash, &hash) != 0)
-        return -1;
-    if (!emit)
-        return 0;
-    fmt_str(info, "cipher-alg", cipher_alg);
-    fmt_str(info, "cipher-mode", mode);
-    fmt_str(info, "ivgen-alg", ivgen);
-    if (ivhash)
-        fmt_str(info, "ivgen-hash-alg", ivhash);
-    fmt_str(info, "hash-alg", hash);
+    return luks_parse(h, l, info);
+}
+
+void fmt_luks_describe(struct fmt_info *info, const struct fmt_luks *l)
+{
+    fmt_str(info, "cipher-alg", l->cipher_alg);
+    fmt_str(info, "cipher-mode", l->mode);
+    fmt_str(info, "ivgen-alg", l->ivgen);
+    if (l->ivhash)
+        fmt_str(info, "ivgen-hash-alg", l->ivhash);
+    fmt_str(info, "hash-alg", l->hash);
     fmt_int(info, "payload-offset", (int64_t)l->payload_sector * LUKS_SECTOR);
     fmt_int(info, "master-key-iters", l->mk_iters);
     fmt_str(info, "uuid", l->uuid);
@@ -240,14 +232,6 @@ static int luks_load(const struct fmt_io *io, struct fmt_info *info, uint64_t of
         fmt_end(info);
     }
     fmt_end(info);
-    return 0;
-}
-
-int fmt_luks_describe(const struct fmt_io *io, struct fmt_info *info, uint64_t offset,
-                      uint64_t length)
-{
-    struct luks_hdr l;
-    return luks_load(io, info, offset, length, &l, true);
 }
 
 /* qemu's block_crypto_probe_luks: magic and version 1. */
@@ -261,11 +245,10 @@ static int luks_probe(const uint8_t *buf, size_t len, const char *filename)
 
 static int luks_open(const struct fmt_io *io, struct fmt_info *info)
 {
-    struct luks_hdr l;
+    struct fmt_luks l;
 
     strcpy(info->format, "luks");
-    /* validate before emitting anything, then emit in a second pass */
-    if (luks_load(io, info, 0, UINT64_MAX, &l, false) != 0)
+    if (fmt_luks_load(io, info, 0, UINT64_MAX, &l) != 0)
         return -1;
     uint64_t payload = (uint64_t)l.payload_sector * LUKS_SECTOR;
     uint64_t file = (io->size + 511) / 512 * 512; /* the file layer counts whole sectors */
@@ -275,8 +258,7 @@ static int luks_open(const struct fmt_io *io, struct fmt_info *info)
     info->flags |= PUPA_INFO_F_ENCRYPTED | PUPA_INFO_F_HAS_DIRTY_FLAG;
     strcpy(info->specific_type, "luks");
     fmt_dict(info, NULL); /* the format-specific "data" dict */
-    if (luks_load(io, info, 0, UINT64_MAX, &l, true) != 0)
-        return -1;
+    fmt_luks_describe(info, &l);
     fmt_end(info);
     return 0;
 }

@@ -2,16 +2,14 @@
 #include <string.h>
 
 #include "format.h"
+#include "lib/md5.h"
 #include "pupa/abi.h"
 
 #define PRL_MAGIC              "WithoutFreeSpace"
 #define PRL_MAGIC2             "WithouFreSpacExt"
 #define PRL_VERSION            2
 #define PRL_HEADER_SIZE        64u
-#define PRL_REQUEST_MAX        0x7ffffe00u /* qemu's largest single read (INT_MAX, 512-aligned) */
-#define PRL_MEM_ALIGN          4096u       /* the file layer's preferred buffer alignment */
-/* qemu's BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB */
-#define PRL_MAX_LENGTH         (((uint64_t)INT64_MAX) & ~(uint64_t)((1u << 30) - 1))
+#define PRL_MEM_ALIGN          4096u /* the file layer's preferred buffer alignment */
 #define PRL_EXT_MAGIC          0xAB234CEF23DCEA87ull
 #define PRL_DIRTY_BITMAP_MAGIC 0x20385FAE252CB34Aull
 #define PRL_MAX_BITMAPS        64 /* pupa's bound for duplicate-name detection */
@@ -25,106 +23,6 @@ static int parallels_probe(const uint8_t *buf, size_t len, const char *filename)
         fmt_le32(buf + 16) == PRL_VERSION)
         return 100;
     return 0;
-}
-
-/* ------------------------------------------------------------ MD5 (RFC 1321), for the
- * format extension's checksum */
-
-struct md5 {
-    uint32_t h[4];
-    uint64_t len;
-    uint8_t buf[64];
-};
-
-static const uint32_t md5_k[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
-    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
-    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
-    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
-    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
-};
-static const uint8_t md5_r[64] = {
-    7,  12, 17, 22, 7,  12, 17, 22, 7,  12, 17, 22, 7,  12, 17, 22, 5,  9,  14, 20, 5,  9,
-    14, 20, 5,  9,  14, 20, 5,  9,  14, 20, 4,  11, 16, 23, 4,  11, 16, 23, 4,  11, 16, 23,
-    4,  11, 16, 23, 6,  10, 15, 21, 6,  10, 15, 21, 6,  10, 15, 21, 6,  10, 15, 21,
-};
-
-static void md5_block(struct md5 *m, const uint8_t *p)
-{
-    uint32_t w[16], a = m->h[0], b = m->h[1], c = m->h[2], d = m->h[3];
-    for (int i = 0; i < 16; i++)
-        w[i] = fmt_le32(p + 4 * i);
-    for (int i = 0; i < 64; i++) {
-        uint32_t f;
-        int g;
-        if (i < 16) {
-            f = (b & c) | (~b & d);
-            g = i;
-        } else if (i < 32) {
-            f = (d & b) | (~d & c);
-            g = (5 * i + 1) % 16;
-        } else if (i < 48) {
-            f = b ^ c ^ d;
-            g = (3 * i + 5) % 16;
-        } else {
-            f = c ^ (b | ~d);
-            g = (7 * i) % 16;
-        }
-        uint32_t t = d;
-        d = c;
-        c = b;
-        uint32_t x = a + f + md5_k[i] + w[g];
-        b = b + ((x << md5_r[i]) | (x >> (32 - md5_r[i])));
-        a = t;
-    }
-    m->h[0] += a;
-    m->h[1] += b;
-    m->h[2] += c;
-    m->h[3] += d;
-}
-
-static void md5_init(struct md5 *m)
-{
-    m->h[0] = 0x67452301;
-    m->h[1] = 0xefcdab89;
-    m->h[2] = 0x98badcfe;
-    m->h[3] = 0x10325476;
-    m->len = 0;
-}
-
-static void md5_update(struct md5 *m, const uint8_t *p, size_t n)
-{
-    size_t have = (size_t)(m->len % 64);
-    m->len += n;
-    if (have) {
-        size_t take = 64 - have < n ? 64 - have : n;
-        memcpy(m->buf + have, p, take);
-        p += take;
-        n -= take;
-        if (have + take < 64)
-            return;
-        md5_block(m, m->buf);
-    }
-    for (; n >= 64; n -= 64, p += 64)
-        md5_block(m, p);
-    memcpy(m->buf, p, n);
-}
-
-static void md5_final(struct md5 *m, uint8_t out[16])
-{
-    uint64_t bits = m->len * 8;
-    uint8_t pad[72] = {0x80};
-    size_t have = (size_t)(m->len % 64);
-    size_t padlen = have < 56 ? 56 - have : 120 - have;
-    for (int i = 0; i < 8; i++)
-        pad[padlen + i] = (uint8_t)(bits >> (8 * i));
-    md5_update(m, pad, padlen + 8);
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            out[4 * i + j] = (uint8_t)(m->h[i] >> (8 * j));
 }
 
 /* ------------------------------------------------------------ format extension */
@@ -210,7 +108,7 @@ static int prl_bitmap(const struct fmt_io *io, struct fmt_info *info, const stru
             if (e <= 1)
                 continue;
             uint64_t off = e << 9;
-            if (off > PRL_MAX_LENGTH || p->cluster_size > PRL_MAX_LENGTH - off)
+            if (!fmt_range_ok(off, p->cluster_size))
                 return fmt_fail(info, "Failed to read bitmap data cluster: Input/output error");
             if (off + p->cluster_size > io->size)
                 fmt_finding(info, "out-of-range",
@@ -234,7 +132,7 @@ static int prl_extension(const struct fmt_io *io, struct fmt_info *info, const s
         return fmt_fail(info, "parallels: Format Extension offset overflows (qemu-img 7.2 aborts "
                               "on this image)");
     uint64_t off = (uint64_t)ext_off, cl = p->cluster_size;
-    if (off > PRL_MAX_LENGTH || cl > PRL_MAX_LENGTH - off)
+    if (!fmt_range_ok(off, cl))
         return fmt_fail(info, "Failed to read Format Extension cluster: Input/output error");
     if (read_z(io, info, off, eh, sizeof(eh)) != 0)
         return -1;
@@ -298,32 +196,40 @@ static int prl_extension(const struct fmt_io *io, struct fmt_info *info, const s
 
 /* ------------------------------------------------------------ open */
 
+struct prl_bat {
+    uint64_t size, cluster_size;
+    uint32_t multiplier;
+    struct fmt_tally past_eof;
+};
+
+static int prl_bat_chunk(void *ctx, uint64_t first, const uint8_t *e, size_t n)
+{
+    struct prl_bat *c = ctx;
+    const uint64_t multiplier = c->multiplier, size = c->size, cluster_size = c->cluster_size;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t entry = fmt_le32(e + i * 4);
+        if (entry == 0)
+            continue;
+        /* 32-bit entry times a multiplier below 2^22, times 512: below 2^63 */
+        uint64_t off = (uint64_t)entry * multiplier * 512;
+        if (!fmt_fits(off, cluster_size, size))
+            fmt_tally_add(&c->past_eof, first + i);
+    }
+    return 0;
+}
+
 /* Catalog entries pointing past the end of the file (only the part of the BAT in the file). */
 static int prl_check_bat(const struct fmt_io *io, struct fmt_info *info, const struct prl *p,
                          uint32_t multiplier)
 {
-    uint8_t chunk[16384];
-    uint64_t in_file = io->size > PRL_HEADER_SIZE ? (io->size - PRL_HEADER_SIZE) / 4 : 0;
-    uint32_t past = 0, first = 0;
-
-    if (in_file > p->bat_size)
-        in_file = p->bat_size;
-    for (uint64_t done = 0; done < in_file;) {
-        size_t n =
-            in_file - done < sizeof(chunk) / 4 ? (size_t)(in_file - done) : sizeof(chunk) / 4;
-        if (fmt_read(io, info, PRL_HEADER_SIZE + done * 4, chunk, n * 4) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t sect = (uint64_t)fmt_le32(chunk + i * 4) * multiplier;
-            if (sect && sect * 512 + p->cluster_size > io->size && past++ == 0)
-                first = (uint32_t)(done + i);
-        }
-        done += n;
-    }
-    if (past)
+    struct prl_bat c = {io->size, p->cluster_size, multiplier, {0, 0}};
+    uint64_t in_file = fmt_entries_in_file(io, PRL_HEADER_SIZE, p->bat_size, 4, false);
+    if (fmt_walk(io, info, PRL_HEADER_SIZE, in_file, 4, prl_bat_chunk, &c) != 0)
+        return -1;
+    if (c.past_eof.count)
         fmt_finding(info, "out-of-range",
-                    "%u catalog entries point past the end of the file (first: entry %u)", past,
-                    first);
+                    "%u catalog entries point past the end of the file (first: entry %u)",
+                    (uint32_t)c.past_eof.count, (uint32_t)c.past_eof.first);
     return 0;
 }
 
@@ -365,7 +271,7 @@ static int parallels_open(const struct fmt_io *io, struct fmt_info *info)
         data_end = ((uint64_t)size + 511) / 512 * 512;
     if (data_end < header_size)
         header_size = size;
-    if (header_size > PRL_REQUEST_MAX)
+    if (header_size > FMT_REQUEST_MAX)
         return fmt_fail(info, "Could not open '%s': Input/output error", io->filename);
 
     uint64_t ext_sectors = fmt_le64(h + 56);
@@ -374,7 +280,7 @@ static int parallels_open(const struct fmt_io *io, struct fmt_info *info)
 
     /* the block layer's limits on the advertised size */
     uint64_t bytes = (uint64_t)p.total_sectors * 512;
-    if (bytes > PRL_MAX_LENGTH)
+    if (bytes > FMT_MAX_LENGTH)
         return fmt_fail(info, "Could not refresh total sector count: File too large");
     if (p.total_sectors < 0)
         return fmt_fail_whole(info, "Can't get image size '%s'", io->filename);

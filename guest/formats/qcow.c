@@ -9,17 +9,6 @@
 #define QCOW_HEADER_SIZE 48u
 #define QCOW_CRYPT_AES   1u
 
-/* qemu's BDRV_MAX_LENGTH: a request reaching beyond it fails with EIO */
-#define BDRV_MAX_LENGTH        0x7fffffffc0000000ull
-/* qemu's BDRV_REQUEST_MAX_BYTES: MIN(SIZE_MAX, INT_MAX) aligned down to 512 */
-#define BDRV_REQUEST_MAX_BYTES 0x7ffffe00ull
-#define INT_MAX_U              0x7fffffffull
-
-static bool req_ok(uint64_t off, uint64_t len)
-{
-    return off <= BDRV_MAX_LENGTH && len <= BDRV_MAX_LENGTH - off && len <= BDRV_REQUEST_MAX_BYTES;
-}
-
 /* qcow_open() fails these reads without an error message of its own: the
  * block layer then names the file and the errno. */
 static int qcow_eio(const struct fmt_io *io, struct fmt_info *info)
@@ -60,15 +49,15 @@ static int qcow_open(const struct fmt_io *io, struct fmt_info *info)
     if (size > UINT64_MAX - (1ull << shift))
         return fmt_fail(info, "Image too large");
     uint64_t l1_size = (size + (1ull << shift) - 1) >> shift;
-    if (l1_size > INT_MAX_U / 8)
+    if (l1_size > FMT_INT_MAX / 8)
         return fmt_fail(info, "Image too large");
-    if (!req_ok(l1_off, l1_size * 8))
+    if (!fmt_request_ok(l1_off, l1_size * 8))
         return qcow_eio(io, info);
 
     if (backing_off != 0) {
         if (backing_len > 1023)
             return fmt_fail(info, "Backing file name too long");
-        if (!req_ok(backing_off, backing_len))
+        if (!fmt_request_ok(backing_off, backing_len))
             return qcow_eio(io, info);
         if (fmt_read(io, info, backing_off, info->backing_file, backing_len) != 0)
             return -1;

@@ -62,12 +62,6 @@
 #define BME_TABLE_OFFSET         0x00fffffffffffe00ull
 #define BME_TABLE_ALL_ONES       1ull
 
-/* qemu's BDRV_MAX_LENGTH (INT64_MAX aligned down to 1 GiB): a request that
- * reaches beyond it fails with EIO before any I/O is done. */
-#define BDRV_MAX_LENGTH 0x7fffffffc0000000ull
-#define INT64_MAX_U     0x7fffffffffffffffull
-#define INT_MAX_U       0x7fffffffull
-
 /* Safety: a virtual size beyond the largest host cluster offset (64 PiB) can
  * never be backed by the image file. */
 #define ABSURD_VIRTUAL_SIZE  (1ull << 56)
@@ -101,6 +95,7 @@ struct q2 {
     /* header extensions */
     bool have_feature_table, have_data_file, have_crypto;
     uint64_t feature_table_off, data_file_off, crypto_off, crypto_len;
+    struct fmt_luks luks; /* the crypto header, when have_crypto */
     uint32_t feature_table_len, data_file_len;
     char backing_format[16];
     uint32_t nb_bitmaps;
@@ -127,14 +122,8 @@ static int q2_fail(struct q2 *q, const char *fmt, ...)
     return fmt_fail(q->info, "%s", msg);
 }
 
-/* A read qemu would issue as one request: false when it reaches past BDRV_MAX_LENGTH. */
-static bool req_ok(uint64_t off, uint64_t len)
-{
-    return off <= BDRV_MAX_LENGTH && len <= BDRV_MAX_LENGTH - off;
-}
-
 /* Read through the window; bytes past EOF read as zeros. Callers keep
- * off + len below BDRV_MAX_LENGTH (req_ok) or inside the first cluster. */
+ * off + len below FMT_MAX_LENGTH (fmt_range_ok) or inside the first cluster. */
 static int q2_read(struct q2 *q, uint64_t off, void *dst, size_t len)
 {
     if (len == 0)
@@ -225,13 +214,9 @@ static int q2_extensions(struct q2 *q, uint32_t crypt_method)
                                (unsigned long long)coff, q->cluster_size);
             /* qemu opens the LUKS header right here (without a key under
              * qemu-img info): validate it, describe it later */
-            if (clen >= 592 && !req_ok(coff, 592))
+            if (clen >= 592 && !fmt_range_ok(coff, 592))
                 return q2_fail(q, "Could not read encryption header: Input/output error");
-            struct fmt_sink *sink = q->info->sink;
-            q->info->sink = NULL;
-            int r = fmt_luks_describe(q->io, q->info, coff, clen);
-            q->info->sink = sink;
-            if (r != 0)
+            if (fmt_luks_load(q->io, q->info, coff, clen, &q->luks) != 0)
                 return -1;
             q->have_crypto = true;
             q->crypto_off = coff;
@@ -339,7 +324,7 @@ static int q2_snapshots(struct q2 *q)
 
         table_len = round_up(table_len, 8);
         off = round_up(off, 8);
-        if (!req_ok(off, sizeof(h)))
+        if (!fmt_range_ok(off, sizeof(h)))
             return q2_fail(q, "Failed to read snapshot table: Input/output error");
         if (q2_read(q, off, h, sizeof(h)) != 0)
             return -1;
@@ -353,7 +338,7 @@ static int q2_snapshots(struct q2 *q)
             return q2_fail(q, "Too much extra metadata in snapshot table entry %d", (int)i);
         uint32_t known = extra < SNAPSHOT_EXTRA ? extra : SNAPSHOT_EXTRA;
         memset(x, 0, sizeof(x));
-        if (!req_ok(off, known))
+        if (!fmt_range_ok(off, known))
             return q2_fail(q, "Failed to read snapshot table: Input/output error");
         if (q2_read(q, off, x, known) != 0)
             return -1;
@@ -368,23 +353,23 @@ static int q2_snapshots(struct q2 *q)
         sn.vm_clock_nsec = fmt_be64(h + 24);
 
         if (extra > SNAPSHOT_EXTRA) { /* unknown extra data: kept by qemu, skipped here */
-            if (!req_ok(off, extra - SNAPSHOT_EXTRA))
+            if (!fmt_range_ok(off, extra - SNAPSHOT_EXTRA))
                 return q2_fail(q, "Failed to read snapshot table: Input/output error");
             off += extra - SNAPSHOT_EXTRA;
         }
-        if (!req_ok(off, id_size))
+        if (!fmt_range_ok(off, id_size))
             return q2_fail(q, "Failed to read snapshot table: Input/output error");
         if (q2_read_str(q, off, id_size, sn.id, sizeof(sn.id)) != 0)
             return -1;
         off += id_size;
-        if (!req_ok(off, name_size))
+        if (!fmt_range_ok(off, name_size))
             return q2_fail(q, "Failed to read snapshot table: Input/output error");
         if (q2_read_str(q, off, name_size, sn.name, sizeof(sn.name)) != 0)
             return -1;
         off += name_size;
 
         table_len += SNAPSHOT_HEADER + (uint64_t)extra + id_size + name_size;
-        if (table_len > MAX_SNAPSHOTS_SIZE || off - q->snapshots_offset > INT_MAX_U)
+        if (table_len > MAX_SNAPSHOTS_SIZE || off - q->snapshots_offset > FMT_INT_MAX)
             return q2_fail(q, "Snapshot table is too big");
 
         if (l1_size && (l1_off > eof || (uint64_t)l1_size * 8 > eof - l1_off))
@@ -417,7 +402,7 @@ static uint64_t q2_virtual_size(const struct q2 *q)
 /* bdrv_getlength() fails (EFBIG) when the sector count does not fit in bytes */
 static bool q2_length_ok(const struct q2 *q)
 {
-    return q->size / 512 <= INT64_MAX_U / 512;
+    return q->size / 512 <= FMT_INT64_MAX / 512;
 }
 
 /* check_dir_entry() */
@@ -447,7 +432,7 @@ static int q2_bitmap_walk(struct q2 *q, q2_bitmap_fn fn, void *arg)
         return q2_fail(q, "Requested bitmap directory size is zero");
     if (size > MAX_BITMAP_DIR_SIZE)
         return q2_fail(q, "Requested bitmap directory size is too big");
-    if (!req_ok(base, size))
+    if (!fmt_range_ok(base, size))
         return q2_fail(q, "Failed to read bitmap directory: Input/output error");
 
     while (pos < size) {
@@ -526,38 +511,36 @@ static int q2_names_find(struct q2 *q, struct q2_names *names, const char *name,
     return 0;
 }
 
+static int q2_bitmap_table_chunk(void *ctx, uint64_t first, const uint8_t *e, size_t n)
+{
+    const struct q2 *q = ctx;
+    (void)first;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t entry = fmt_be64(e + 8 * i), data = entry & BME_TABLE_OFFSET;
+        if ((entry & BME_TABLE_RESERVED) ||
+            (data && ((entry & BME_TABLE_ALL_ONES) || data % q->cluster_size)))
+            return 1;
+    }
+    return 0;
+}
+
 /* The bitmap table: reserved bits clear, data clusters aligned. Only the part
  * inside the file is read (the rest reads as zeros, which is valid). */
 static int q2_bitmap_table_ok(struct q2 *q, const struct q2_bitmap *bm, bool *ok)
 {
-    uint64_t bytes = (uint64_t)bm->table_size * 8, eof = q->io->size;
+    uint64_t entries = fmt_entries_in_file(q->io, bm->table_off, bm->table_size, 8, false);
     *ok = true;
-    if (bm->table_off >= eof)
-        bytes = 0;
-    else if (bytes > eof - bm->table_off)
-        bytes = eof - bm->table_off;
-    if (bm->table_off > eof || (uint64_t)bm->table_size * 8 > eof - bm->table_off)
+    if (!fmt_fits(bm->table_off, (uint64_t)bm->table_size * 8, q->io->size))
         q->bitmap_table_past_eof = true;
-    if (q->bitmap_table_bytes + bytes > BITMAP_TABLE_BUDGET) {
+    if (q->bitmap_table_bytes + entries * 8 > BITMAP_TABLE_BUDGET) {
         q->bitmap_budget_hit = true;
         return 0;
     }
-    q->bitmap_table_bytes += bytes;
-    for (uint64_t done = 0; done < bytes;) {
-        uint8_t chunk[1024];
-        size_t n = bytes - done < sizeof(chunk) ? (size_t)(bytes - done) : sizeof(chunk);
-        if (q2_read(q, bm->table_off + done, chunk, n) != 0)
-            return -1;
-        for (size_t i = 0; i + 8 <= n; i += 8) {
-            uint64_t entry = fmt_be64(chunk + i), data = entry & BME_TABLE_OFFSET;
-            if ((entry & BME_TABLE_RESERVED) ||
-                (data && ((entry & BME_TABLE_ALL_ONES) || data % q->cluster_size))) {
-                *ok = false;
-                return 0;
-            }
-        }
-        done += n;
-    }
+    q->bitmap_table_bytes += entries * 8;
+    int r = fmt_walk(q->io, q->info, bm->table_off, entries, 8, q2_bitmap_table_chunk, q);
+    if (r < 0)
+        return -1;
+    *ok = r == 0;
     return 0;
 }
 
@@ -588,7 +571,7 @@ static int q2_bitmap_load(struct q2 *q, const struct q2_bitmap *bm, void *arg)
     if (in_use)
         return 0; /* its data is not loaded */
 
-    if (!req_ok(bm->table_off, (uint64_t)bm->table_size * 8))
+    if (!fmt_range_ok(bm->table_off, (uint64_t)bm->table_size * 8))
         return q2_fail(q,
                        "Could not read bitmap_table table from image for bitmap '%s': "
                        "Input/output error",
@@ -635,12 +618,6 @@ static int q2_bitmap_emit(struct q2 *q, const struct q2_bitmap *bm, void *arg)
 
 /* ------------------------------------------------------------ safety */
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    uint64_t s;
-    return fmt_add_ok(a, b, &s) ? s : UINT64_MAX;
-}
-
 struct q2_region {
     const char *what;
     uint64_t off, len;
@@ -675,8 +652,8 @@ static void q2_safety(struct q2 *q)
             fmt_finding(info, "out-of-range", "the %s (offset %llu) overlaps the image header",
                         r[i].what, (unsigned long long)r[i].off);
         for (size_t j = i + 1; j < n; j++) {
-            if (r[i].len && r[j].len && r[i].off < sat_add(r[j].off, r[j].len) &&
-                r[j].off < sat_add(r[i].off, r[i].len))
+            if (r[i].len && r[j].len && r[i].off < fmt_sat_add(r[j].off, r[j].len) &&
+                r[j].off < fmt_sat_add(r[i].off, r[i].len))
                 fmt_finding(info, "out-of-range", "the %s overlaps the %s", r[i].what, r[j].what);
         }
     }
@@ -715,7 +692,7 @@ static int q2_validate_table(struct q2 *q, uint64_t off, uint64_t entries, uint6
 {
     if (entries > max_bytes / entry_len)
         return q2_fail(q, "%s too large", name);
-    if (INT64_MAX_U - entries * entry_len < off || off % q->cluster_size != 0)
+    if (FMT_INT64_MAX - entries * entry_len < off || off % q->cluster_size != 0)
         return q2_fail(q, "%s offset invalid", name);
     return 0;
 }
@@ -809,16 +786,17 @@ static int q2_open_tables(struct q2 *q)
     uint32_t l2_bits = q->cluster_bits - ((q->incompat & INCOMPAT_EXTL2) ? 4 : 3);
     uint32_t shift = q->cluster_bits + l2_bits;
     uint64_t l1_needed = (q->size + (1ull << shift) - 1) >> shift;
-    if (l1_needed > INT_MAX_U)
+    if (l1_needed > FMT_INT_MAX)
         return q2_fail(q, "Image is too big");
     if (q->l1_size < l1_needed)
         return q2_fail(q, "L1 table is too small");
-    if (q->l1_size > 0 && !req_ok(q->l1_table_offset, (uint64_t)q->l1_size * 8))
+    if (q->l1_size > 0 && !fmt_range_ok(q->l1_table_offset, (uint64_t)q->l1_size * 8))
         return q2_fail(q, "Could not read L1 table: Input/output error");
 
     if (q->crypt_method > CRYPT_LUKS)
         return q2_fail(q, "Unsupported encryption method %d", (int)q->crypt_method);
-    if (!req_ok(q->refcount_table_offset, (uint64_t)q->refcount_table_clusters * q->cluster_size))
+    if (!fmt_range_ok(q->refcount_table_offset,
+                      (uint64_t)q->refcount_table_clusters * q->cluster_size))
         return q2_fail(q, "Could not initialize refcount handling: Input/output error");
     return 0;
 }
@@ -881,8 +859,7 @@ static int q2_emit(struct q2 *q)
     } else if (q->crypt_method == CRYPT_LUKS && q->have_crypto) {
         fmt_dict(info, "encrypt");
         fmt_str(info, "format", "luks");
-        if (fmt_luks_describe(q->io, info, q->crypto_off, q->crypto_len) != 0)
-            return -1;
+        fmt_luks_describe(info, &q->luks);
         fmt_end(info);
     }
     fmt_end(info);
@@ -913,7 +890,7 @@ static int qcow2_open(const struct fmt_io *io, struct fmt_info *info)
             return -1;
     }
     /* bdrv_open_driver() then refreshes the sector count */
-    if (q.size / 512 > BDRV_MAX_LENGTH / 512)
+    if (q.size / 512 > FMT_MAX_LENGTH / 512)
         return q2_fail(&q, "Could not refresh total sector count: File too large");
     /* a LUKS image without its header: qemu-img info crashes on it (7.2);
      * qemu with I/O refuses it with this message */

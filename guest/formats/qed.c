@@ -52,31 +52,34 @@ static bool table_offset_ok(const struct qed_header *q, uint64_t off)
     return cluster_offset_ok(q, off) && cluster_offset_ok(q, end);
 }
 
+struct qed_l1_check {
+    const struct qed_header *q;
+    struct fmt_tally bad;
+};
+
+static int qed_l1_chunk(void *ctx, uint64_t first, const uint8_t *e, size_t n)
+{
+    struct qed_l1_check *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t l2 = fmt_le64(e + i * 8);
+        if (l2 != 0 && !table_offset_ok(c->q, l2))
+            fmt_tally_add(&c->bad, first + i);
+    }
+    return 0;
+}
+
 /* L1 entries are L2 table offsets; qemu validates them only when it reads through them. */
 static int qed_check_l1(const struct qed_header *q, const struct fmt_io *io, struct fmt_info *info)
 {
-    uint8_t chunk[16384];
+    struct qed_l1_check c = {q, {0, 0}};
     uint64_t entries = (uint64_t)q->cluster_size * q->table_size / 8;
-    uint64_t bad = 0, first = 0;
-
-    for (uint64_t done = 0; done < entries;) {
-        size_t n = sizeof(chunk) / 8;
-        if (n > entries - done)
-            n = (size_t)(entries - done);
-        if (fmt_read(io, info, q->l1_table_offset + done * 8, chunk, n * 8) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t l2 = fmt_le64(chunk + i * 8);
-            if (l2 != 0 && !table_offset_ok(q, l2) && bad++ == 0)
-                first = done + i;
-        }
-        done += n;
-    }
-    if (bad)
+    if (fmt_walk(io, info, q->l1_table_offset, entries, 8, qed_l1_chunk, &c) != 0)
+        return -1;
+    if (c.bad.count)
         fmt_finding(info, "out-of-range",
                     "%llu L1 entries point to L2 tables outside the file or misaligned "
                     "(first: entry %llu)",
-                    (unsigned long long)bad, (unsigned long long)first);
+                    (unsigned long long)c.bad.count, (unsigned long long)c.bad.first);
     return 0;
 }
 

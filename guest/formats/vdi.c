@@ -42,46 +42,47 @@ static bool is_null_uuid(const uint8_t *u)
     return true;
 }
 
+struct vdi_bmap_check {
+    uint64_t size, data_off;
+    uint32_t blocks;
+    struct fmt_tally bad_index, past_eof;
+};
+
+static int vdi_bmap_chunk(void *ctx, uint64_t first, const uint8_t *e, size_t n)
+{
+    struct vdi_bmap_check *c = ctx;
+    const uint64_t size = c->size, data_off = c->data_off;
+    const uint32_t blocks = c->blocks;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = fmt_le32(e + i * 4);
+        if (b >= VDI_UNALLOCATED_MIN)
+            continue;
+        if (b >= blocks)
+            fmt_tally_add(&c->bad_index, first + i);
+        /* offset_data < 2^32 and b < 2^32: no overflow in 64 bits */
+        if (data_off + ((uint64_t)b + 1) * VDI_BLOCK > size)
+            fmt_tally_add(&c->past_eof, first + i);
+    }
+    return 0;
+}
+
 /* Walk the block map (only the part inside the file; the rest reads as zeros) for entries
  * that point outside the image or the file. */
 static int vdi_check_bmap(const struct fmt_io *io, struct fmt_info *info, uint64_t bmap_off,
                           uint32_t blocks, uint64_t data_off)
 {
-    uint8_t chunk[16384];
-    uint64_t in_file = 0;
-    uint32_t bad_index = 0, past_eof = 0, first_bad = 0, first_eof = 0;
-
-    if (bmap_off < io->size)
-        in_file = (io->size - bmap_off) / 4;
-    if (in_file > blocks)
-        in_file = blocks;
-    for (uint64_t done = 0; done < in_file;) {
-        size_t n = sizeof(chunk) / 4;
-        if (n > in_file - done)
-            n = (size_t)(in_file - done);
-        if (fmt_read(io, info, bmap_off + done * 4, chunk, n * 4) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t e = fmt_le32(chunk + i * 4);
-            if (e >= VDI_UNALLOCATED_MIN)
-                continue;
-            if (e >= blocks && bad_index++ == 0)
-                first_bad = (uint32_t)(done + i);
-            /* offset_data < 2^32 and e < 2^32: no overflow in 64 bits */
-            uint64_t end = data_off + ((uint64_t)e + 1) * VDI_BLOCK;
-            if (end > io->size && past_eof++ == 0)
-                first_eof = (uint32_t)(done + i);
-        }
-        done += n;
-    }
-    if (bad_index)
+    struct vdi_bmap_check c = {io->size, data_off, blocks, {0, 0}, {0, 0}};
+    uint64_t in_file = fmt_entries_in_file(io, bmap_off, blocks, 4, false);
+    if (fmt_walk(io, info, bmap_off, in_file, 4, vdi_bmap_chunk, &c) != 0)
+        return -1;
+    if (c.bad_index.count)
         fmt_finding(info, "out-of-range",
                     "%u block map entries point beyond the image's %u blocks (first: block %u)",
-                    bad_index, blocks, first_bad);
-    if (past_eof)
+                    (uint32_t)c.bad_index.count, blocks, (uint32_t)c.bad_index.first);
+    if (c.past_eof.count)
         fmt_finding(info, "out-of-range",
                     "%u block map entries point past the end of the file (first: block %u)",
-                    past_eof, first_eof);
+                    (uint32_t)c.past_eof.count, (uint32_t)c.past_eof.first);
     return 0;
 }
 

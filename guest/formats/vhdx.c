@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "lib/crc32c.h"
 #include "pupa/abi.h"
 
 #define KIB                   1024u
@@ -20,8 +21,6 @@
 #define MAX_IMAGE_SIZE        (64ull * 1024 * 1024 * 1024 * 1024) /* 64 TiB */
 #define MAX_REGIONS           2048       /* the log plus at most 2047 table entries */
 #define LOG_SCAN_BUDGET       (1u << 20) /* log sectors pupa reads before it gives up */
-#define QEMU_MAX_LENGTH       (0x7fffffffffffffffull - 0x3fffffffull) /* BDRV_MAX_LENGTH */
-#define QEMU_MAX_REQUEST      0x7ffffe00ull                           /* BDRV_REQUEST_MAX_BYTES */
 
 #define SIG_HEAD          0x64616568u /* "head" */
 #define SIG_REGI          0x69676572u /* "regi" */
@@ -50,49 +49,6 @@ static const uint8_t guid_phys_sector[16] = {0xc7, 0x48, 0xa3, 0xcd, 0x5d, 0x44,
 static const uint8_t guid_parent_locator[16] = {0x2d, 0x5f, 0xd3, 0xa8, 0x0b, 0xb3, 0x4d, 0x45,
                                                 0xab, 0xf7, 0xd3, 0xd8, 0x48, 0x34, 0xab, 0x0c};
 
-/* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) */
-static const uint32_t crc32c_table[256] = {
-    0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4, 0xc79a971f, 0x35f1141c, 0x26a1e7e8, 0xd4ca64eb,
-    0x8ad958cf, 0x78b2dbcc, 0x6be22838, 0x9989ab3b, 0x4d43cfd0, 0xbf284cd3, 0xac78bf27, 0x5e133c24,
-    0x105ec76f, 0xe235446c, 0xf165b798, 0x030e349b, 0xd7c45070, 0x25afd373, 0x36ff2087, 0xc494a384,
-    0x9a879fa0, 0x68ec1ca3, 0x7bbcef57, 0x89d76c54, 0x5d1d08bf, 0xaf768bbc, 0xbc267848, 0x4e4dfb4b,
-    0x20bd8ede, 0xd2d60ddd, 0xc186fe29, 0x33ed7d2a, 0xe72719c1, 0x154c9ac2, 0x061c6936, 0xf477ea35,
-    0xaa64d611, 0x580f5512, 0x4b5fa6e6, 0xb93425e5, 0x6dfe410e, 0x9f95c20d, 0x8cc531f9, 0x7eaeb2fa,
-    0x30e349b1, 0xc288cab2, 0xd1d83946, 0x23b3ba45, 0xf779deae, 0x05125dad, 0x1642ae59, 0xe4292d5a,
-    0xba3a117e, 0x4851927d, 0x5b016189, 0xa96ae28a, 0x7da08661, 0x8fcb0562, 0x9c9bf696, 0x6ef07595,
-    0x417b1dbc, 0xb3109ebf, 0xa0406d4b, 0x522bee48, 0x86e18aa3, 0x748a09a0, 0x67dafa54, 0x95b17957,
-    0xcba24573, 0x39c9c670, 0x2a993584, 0xd8f2b687, 0x0c38d26c, 0xfe53516f, 0xed03a29b, 0x1f682198,
-    0x5125dad3, 0xa34e59d0, 0xb01eaa24, 0x42752927, 0x96bf4dcc, 0x64d4cecf, 0x77843d3b, 0x85efbe38,
-    0xdbfc821c, 0x2997011f, 0x3ac7f2eb, 0xc8ac71e8, 0x1c661503, 0xee0d9600, 0xfd5d65f4, 0x0f36e6f7,
-    0x61c69362, 0x93ad1061, 0x80fde395, 0x72966096, 0xa65c047d, 0x5437877e, 0x4767748a, 0xb50cf789,
-    0xeb1fcbad, 0x197448ae, 0x0a24bb5a, 0xf84f3859, 0x2c855cb2, 0xdeeedfb1, 0xcdbe2c45, 0x3fd5af46,
-    0x7198540d, 0x83f3d70e, 0x90a324fa, 0x62c8a7f9, 0xb602c312, 0x44694011, 0x5739b3e5, 0xa55230e6,
-    0xfb410cc2, 0x092a8fc1, 0x1a7a7c35, 0xe811ff36, 0x3cdb9bdd, 0xceb018de, 0xdde0eb2a, 0x2f8b6829,
-    0x82f63b78, 0x709db87b, 0x63cd4b8f, 0x91a6c88c, 0x456cac67, 0xb7072f64, 0xa457dc90, 0x563c5f93,
-    0x082f63b7, 0xfa44e0b4, 0xe9141340, 0x1b7f9043, 0xcfb5f4a8, 0x3dde77ab, 0x2e8e845f, 0xdce5075c,
-    0x92a8fc17, 0x60c37f14, 0x73938ce0, 0x81f80fe3, 0x55326b08, 0xa759e80b, 0xb4091bff, 0x466298fc,
-    0x1871a4d8, 0xea1a27db, 0xf94ad42f, 0x0b21572c, 0xdfeb33c7, 0x2d80b0c4, 0x3ed04330, 0xccbbc033,
-    0xa24bb5a6, 0x502036a5, 0x4370c551, 0xb11b4652, 0x65d122b9, 0x97baa1ba, 0x84ea524e, 0x7681d14d,
-    0x2892ed69, 0xdaf96e6a, 0xc9a99d9e, 0x3bc21e9d, 0xef087a76, 0x1d63f975, 0x0e330a81, 0xfc588982,
-    0xb21572c9, 0x407ef1ca, 0x532e023e, 0xa145813d, 0x758fe5d6, 0x87e466d5, 0x94b49521, 0x66df1622,
-    0x38cc2a06, 0xcaa7a905, 0xd9f75af1, 0x2b9cd9f2, 0xff56bd19, 0x0d3d3e1a, 0x1e6dcdee, 0xec064eed,
-    0xc38d26c4, 0x31e6a5c7, 0x22b65633, 0xd0ddd530, 0x0417b1db, 0xf67c32d8, 0xe52cc12c, 0x1747422f,
-    0x49547e0b, 0xbb3ffd08, 0xa86f0efc, 0x5a048dff, 0x8ecee914, 0x7ca56a17, 0x6ff599e3, 0x9d9e1ae0,
-    0xd3d3e1ab, 0x21b862a8, 0x32e8915c, 0xc083125f, 0x144976b4, 0xe622f5b7, 0xf5720643, 0x07198540,
-    0x590ab964, 0xab613a67, 0xb831c993, 0x4a5a4a90, 0x9e902e7b, 0x6cfbad78, 0x7fab5e8c, 0x8dc0dd8f,
-    0xe330a81a, 0x115b2b19, 0x020bd8ed, 0xf0605bee, 0x24aa3f05, 0xd6c1bc06, 0xc5914ff2, 0x37faccf1,
-    0x69e9f0d5, 0x9b8273d6, 0x88d28022, 0x7ab90321, 0xae7367ca, 0x5c18e4c9, 0x4f48173d, 0xbd23943e,
-    0xf36e6f75, 0x0105ec76, 0x12551f82, 0xe03e9c81, 0x34f4f86a, 0xc69f7b69, 0xd5cf889d, 0x27a40b9e,
-    0x79b737ba, 0x8bdcb4b9, 0x988c474d, 0x6ae7c44e, 0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
-};
-
-static uint32_t crc32c_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-    while (n--)
-        crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return crc;
-}
-
 /* CRC-32C of buf with its 4-byte checksum field at crc_off taken as zero. */
 static uint32_t crc32c_skip(uint32_t crc, const uint8_t *buf, size_t n, size_t crc_off)
 {
@@ -100,11 +56,6 @@ static uint32_t crc32c_skip(uint32_t crc, const uint8_t *buf, size_t n, size_t c
     crc = crc32c_update(crc, buf, crc_off);
     crc = crc32c_update(crc, zero, 4);
     return crc32c_update(crc, buf + crc_off + 4, n - crc_off - 4);
-}
-
-static bool qemu_read_ok(uint64_t off, uint64_t len)
-{
-    return len <= QEMU_MAX_LENGTH && off <= QEMU_MAX_LENGTH - len;
 }
 
 struct region {
@@ -205,7 +156,7 @@ static int parse_headers(struct vhdx *v)
 static const uint8_t *log_sector(struct vhdx *v, const struct log_pos *log, uint32_t idx, int *err)
 {
     uint64_t off = log->offset + idx;
-    if (!qemu_read_ok(off, LOG_SECTOR)) {
+    if (!fmt_range_ok(off, LOG_SECTOR)) {
         *err = E_IO;
         return NULL;
     }
@@ -289,7 +240,7 @@ static int log_validate(struct vhdx *v, struct log_pos *log, uint64_t seq, bool 
     /* qemu reads every descriptor sector before it checks any descriptor */
     uint32_t r = log->read;
     for (uint32_t k = 0; k < desc_sectors && r != log->write; k++) {
-        if (!qemu_read_ok(log->offset + r, LOG_SECTOR))
+        if (!fmt_range_ok(log->offset + r, LOG_SECTOR))
             return E_IO;
         r = log_inc(r, log->length);
     }
@@ -466,7 +417,7 @@ struct params {
 static int read_item(struct vhdx *v, uint64_t meta_off, uint32_t item_off, void *out, size_t n)
 {
     uint64_t at = meta_off + item_off;
-    if (!qemu_read_ok(at, n))
+    if (!fmt_range_ok(at, n))
         return E_IO;
     return fmt_read(v->io, v->info, at, out, n) == 0 ? E_OK : E_MSG;
 }
@@ -478,7 +429,7 @@ static int parse_metadata(struct vhdx *v, const struct rt_entry *meta, struct pa
                                             guid_phys_sector, guid_parent_locator};
     unsigned present = 0;
 
-    if (!qemu_read_ok(meta->offset, METADATA_TABLE_SIZE))
+    if (!fmt_range_ok(meta->offset, METADATA_TABLE_SIZE))
         return E_IO;
     if (fmt_read(v->io, v->info, meta->offset, v->buf, 32) != 0)
         return E_MSG;
@@ -558,39 +509,46 @@ static unsigned ctz64(uint64_t x)
     return n;
 }
 
-static int check_bat(struct vhdx *v, const struct rt_entry *bat, const struct params *pr,
-                     uint32_t entries)
-{
-    uint64_t file_len = (v->io->size + 511) / 512 * 512;
-    uint64_t chunk_ratio = (uint64_t)MAX_SECTORS_PER_BLOCK * 512 / pr->block_size;
-    uint64_t payblocks = chunk_ratio;
-    uint64_t total_bytes = (pr->disk_size >> 9) * 512;
+struct bat_check {
+    struct vhdx *v;
+    const struct params *pr;
+    uint64_t file_len, chunk_ratio, payblocks, total_bytes;
+};
 
-    for (uint64_t i = 0; i < entries;) {
-        uint64_t left = (uint64_t)entries - i;
-        size_t n = left * 8 < sizeof(v->buf) ? (size_t)(left * 8) : sizeof(v->buf);
-        if (fmt_read(v->io, v->info, bat->offset + i * 8, v->buf, n) != 0)
-            return E_MSG;
-        for (size_t k = 0; k < n; k += 8, i++) {
-            uint64_t e = fmt_le64(v->buf + k);
-            if ((e & 7) != BAT_FULLY_PRESENT)
-                continue;
-            uint64_t off = e & BAT_OFFSET_MASK;
-            uint64_t rest = total_bytes - i * pr->block_size;
-            uint64_t blen = rest < pr->block_size ? rest : pr->block_size;
-            if (off > (uint64_t)INT64_MAX - pr->block_size)
+/* qemu's BAT checks on open, for the entries of one chunk: E_OK or E_INVAL. */
+static int check_bat_chunk(void *ctx, uint64_t first, const uint8_t *entries, size_t n)
+{
+    struct bat_check *c = ctx;
+    uint64_t block = c->pr->block_size;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t e = fmt_le64(entries + 8 * k), i = first + k;
+        if ((e & 7) != BAT_FULLY_PRESENT)
+            continue;
+        uint64_t off = e & BAT_OFFSET_MASK;
+        uint64_t rest = c->total_bytes - i * block; /* wraps past the disk, as in qemu */
+        uint64_t blen = rest < block ? rest : block;
+        if (off > (uint64_t)INT64_MAX - block)
+            return E_INVAL;
+        if (off >= c->file_len || off + blen > c->file_len)
+            return E_INVAL;
+        if (c->payblocks--) {
+            if (region_overlaps(c->v, off, block))
                 return E_INVAL;
-            if (off >= file_len || off + blen > file_len)
-                return E_INVAL;
-            if (payblocks--) {
-                if (region_overlaps(v, off, pr->block_size))
-                    return E_INVAL;
-            } else {
-                payblocks = chunk_ratio;
-            }
+        } else {
+            c->payblocks = c->chunk_ratio;
         }
     }
     return E_OK;
+}
+
+static int check_bat(struct vhdx *v, const struct rt_entry *bat, const struct params *pr,
+                     uint32_t entries)
+{
+    struct bat_check c = {v, pr, (v->io->size + 511) / 512 * 512, 0, 0, (pr->disk_size >> 9) * 512};
+    c.chunk_ratio = (uint64_t)MAX_SECTORS_PER_BLOCK * 512 / pr->block_size;
+    c.payblocks = c.chunk_ratio;
+    int r = fmt_walk(v->io, v->info, bat->offset, entries, 8, check_bat_chunk, &c);
+    return r < 0 ? E_MSG : r;
 }
 
 /* ------------------------------------------------------------ driver */
@@ -649,7 +607,7 @@ static int vhdx_open(const struct fmt_io *io, struct fmt_info *info)
     uint32_t entries = data_blocks + ((data_blocks - 1) >> ctz64(chunk_ratio));
     if (entries > bat.length / 8)
         return vfail(&v, E_INVAL);
-    if (bat.length > QEMU_MAX_REQUEST || !qemu_read_ok(bat.offset, bat.length))
+    if (!fmt_request_ok(bat.offset, bat.length))
         return vfail(&v, E_IO);
     if ((err = check_bat(&v, &bat, &pr, entries)) != E_OK)
         return vfail(&v, err);

@@ -19,15 +19,6 @@
 #define VMDK_EXTENT_MAX_SECTORS   (1ull << 32)        /* 2 TiB: the format's own limit */
 #define VMDK_FINDINGS_MAX         64   /* external-extent findings listed one by one */
 #define VMDK_LIST_MAX             4000 /* extents listed (the report takes 20000 nodes) */
-/* qemu's block layer refuses requests that reach past 2^63 - 1 GiB (BDRV_MAX_LENGTH) */
-#define QEMU_MAX_LENGTH           (0x7fffffffffffffffull - 0x3fffffffull)
-
-/* Can qemu's bdrv_pread() serve [off, off+len)? Offsets are int64 there. */
-static bool qemu_read_ok(uint64_t off, uint64_t len)
-{
-    return len <= QEMU_MAX_LENGTH && off <= QEMU_MAX_LENGTH - len;
-}
-
 static bool is_space(int c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -382,7 +373,7 @@ static bool parse_create_type(struct vtext *t, char *out, size_t cap)
 static int open_desc(struct vmdk *v, struct vtext *t, uint64_t base, uint64_t file_size)
 {
     uint32_t size = file_size < VMDK_DESC_MAX ? (uint32_t)file_size : VMDK_DESC_MAX;
-    if (!qemu_read_ok(base, size))
+    if (!fmt_range_ok(base, size))
         return fmt_fail(v->info, "Could not read from file: Input/output error");
     vt_init(t, v->io, base, size);
     if (!parse_create_type(t, v->create_type, sizeof(v->create_type)))
@@ -412,13 +403,30 @@ static int open_desc(struct vmdk *v, struct vtext *t, uint64_t base, uint64_t fi
 static int read_l1_tables(struct vmdk *v, uint64_t l1_off, uint64_t l1b_off, uint32_t l1_size)
 {
     uint64_t bytes = (uint64_t)l1_size * 4;
-    if (!qemu_read_ok(l1_off, bytes))
+    if (!fmt_range_ok(l1_off, bytes))
         return fmt_fail(v->info, "Could not read l1 table from extent '%s': Input/output error",
                         v->io->filename);
-    if (l1b_off && !qemu_read_ok(l1b_off, bytes))
+    if (l1b_off && !fmt_range_ok(l1b_off, bytes))
         return fmt_fail(v->info,
                         "Could not read l1 backup table from extent '%s': Input/output error",
                         v->io->filename);
+    return 0;
+}
+
+struct gd_check {
+    uint64_t size, gt_bytes;
+    struct fmt_tally past_eof;
+};
+
+static int gd_chunk(void *ctx, uint64_t first, const uint8_t *e, size_t n)
+{
+    struct gd_check *c = ctx;
+    const uint64_t size = c->size, gt_bytes = c->gt_bytes;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t gt = (uint64_t)fmt_le32(e + 4 * i) * VMDK_SECTOR; /* < 2^41 */
+        if (gt != 0 && !fmt_fits(gt, gt_bytes, size))
+            fmt_tally_add(&c->past_eof, first + i);
+    }
     return 0;
 }
 
@@ -426,37 +434,25 @@ static int read_l1_tables(struct vmdk *v, uint64_t l1_off, uint64_t l1b_off, uin
 static int check_grain_tables(struct vmdk *v, uint64_t gd_off, uint32_t l1_size,
                               uint32_t gt_entries, const char *what)
 {
-    uint64_t size = v->io->size, bytes = (uint64_t)l1_size * 4, end;
+    uint64_t size = v->io->size;
     if (l1_size == 0)
         return 0;
-    if (!fmt_add_ok(gd_off, bytes, &end) || end > size) {
+    if (!fmt_fits(gd_off, (uint64_t)l1_size * 4, size)) {
         fmt_finding(v->info, "out-of-range",
                     "the %s (offset %llu, %u entries) extends past the end of the file "
                     "(%llu bytes)",
                     what, (unsigned long long)gd_off, l1_size, (unsigned long long)size);
         return 0;
     }
-    uint8_t buf[16384];
-    uint64_t bad = 0, first = 0;
-    uint64_t gt_bytes = (uint64_t)gt_entries * 4;
-    for (uint64_t done = 0; done < bytes;) {
-        size_t n = bytes - done < sizeof(buf) ? (size_t)(bytes - done) : sizeof(buf);
-        if (fmt_read(v->io, v->info, gd_off + done, buf, n) != 0)
-            return -1;
-        for (size_t i = 0; i + 4 <= n; i += 4) {
-            uint64_t gt = (uint64_t)fmt_le32(buf + i) * VMDK_SECTOR;
-            if (gt != 0 && gt + gt_bytes > size) {
-                if (bad++ == 0)
-                    first = (done + i) / 4;
-            }
-        }
-        done += n;
-    }
-    if (bad)
+    struct gd_check c = {size, (uint64_t)gt_entries * 4, {0, 0}};
+    if (fmt_walk(v->io, v->info, gd_off, l1_size, 4, gd_chunk, &c) != 0)
+        return -1;
+    if (c.past_eof.count)
         fmt_finding(v->info, "out-of-range",
                     "%llu grain table(s) named by the %s lie past the end of the file "
                     "(first: entry %llu)",
-                    (unsigned long long)bad, what, (unsigned long long)first);
+                    (unsigned long long)c.past_eof.count, what,
+                    (unsigned long long)c.past_eof.first);
     return 0;
 }
 
@@ -472,7 +468,7 @@ static void check_common_limits(struct vmdk *v, uint64_t capacity, uint64_t gran
 }
 
 /* VMware 3 "COWD" sparse extent (qemu's vmdk_open_vmfs_sparse). */
-static int open_cowd(struct vmdk *v, const uint8_t *hdr, bool emit)
+static int open_cowd(struct vmdk *v, const uint8_t *hdr)
 {
     uint32_t sectors = fmt_le32(hdr + 12), granularity = fmt_le32(hdr + 16);
     uint32_t l1_off = fmt_le32(hdr + 20), l1_size = fmt_le32(hdr + 24);
@@ -486,15 +482,13 @@ static int open_cowd(struct vmdk *v, const uint8_t *hdr, bool emit)
     v->sparse_self = true;
     v->sectors = sectors;
     v->cluster_sectors = granularity;
-    if (!emit)
-        return 0;
     check_common_limits(v, sectors, granularity);
     return check_grain_tables(v, (uint64_t)l1_off << 9, l1_size, 4096, "grain directory");
 }
 
 /* VMDK4 sparse or stream-optimized extent (qemu's vmdk_open_vmdk4). Returns 1
  * when the header only points to an embedded descriptor. */
-static int open_vmdk4(struct vmdk *v, const uint8_t *first, uint64_t *desc_base, bool emit)
+static int open_vmdk4(struct vmdk *v, const uint8_t *first, uint64_t *desc_base)
 {
     uint8_t footer[1536];
     const uint8_t *h = first + 4;
@@ -553,8 +547,6 @@ static int open_vmdk4(struct vmdk *v, const uint8_t *first, uint64_t *desc_base,
     v->compressed = compressed;
     if (compressed)
         strcpy(v->create_type, "streamOptimized");
-    if (!emit)
-        return 0;
 
     check_common_limits(v, capacity, granularity);
     if (gtes != 512)
@@ -749,7 +741,7 @@ static int vmdk_open(const struct fmt_io *io, struct fmt_info *info)
     uint32_t magic = fmt_be32(first);
     int r = 0;
     if (magic == VMDK4_MAGIC) {
-        r = open_vmdk4(&v, first, &desc_base, false);
+        r = open_vmdk4(&v, first, &desc_base);
         if (r < 0)
             return -1;
         embedded = r == 1;
@@ -757,7 +749,7 @@ static int vmdk_open(const struct fmt_io *io, struct fmt_info *info)
             return -1;
         v.desc_offset = 0x200;
     } else if (magic == VMDK3_MAGIC) {
-        if (open_cowd(&v, first, false) != 0)
+        if (open_cowd(&v, first) != 0)
             return -1;
         v.desc_offset = 0x200;
     } else {
@@ -789,14 +781,6 @@ static int vmdk_open(const struct fmt_io *io, struct fmt_info *info)
         info->flags |= PUPA_INFO_F_HAS_DIRTY_FLAG;
     }
 
-    /* findings and the tree, now that qemu would have accepted the image */
-    if (magic == VMDK4_MAGIC && !embedded) {
-        if (open_vmdk4(&v, first, &desc_base, true) != 0)
-            return -1;
-    } else if (magic == VMDK3_MAGIC) {
-        if (open_cowd(&v, first, true) != 0)
-            return -1;
-    }
     emit_tree(&v, &t, cid, pcid);
     return 0;
 }

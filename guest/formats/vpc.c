@@ -8,7 +8,6 @@
 #define VHD_FIXED        2u
 #define VHD_MAX_SECTORS  0xff000000ull         /* 2040 GiB */
 #define VHD_MAX_GEOMETRY (65535ull * 16 * 255) /* CHS that means "use current_size" */
-#define QEMU_MAX_LENGTH  (0x7fffffffffffffffull - 0x3fffffffull) /* BDRV_MAX_LENGTH */
 
 /* footer field offsets (big-endian) */
 #define F_DATA_OFFSET  16
@@ -23,11 +22,6 @@
 #define D_TABLE_OFFSET 16
 #define D_MAX_ENTRIES  28
 #define D_BLOCK_SIZE   32
-
-static bool qemu_read_ok(uint64_t off, uint64_t len)
-{
-    return len <= QEMU_MAX_LENGTH && off <= QEMU_MAX_LENGTH - len;
-}
 
 static int vpc_probe(const uint8_t *buf, size_t len, const char *filename)
 {
@@ -47,6 +41,32 @@ static bool use_chs(const uint8_t *app)
 {
     return memcmp(app, "win ", 4) && memcmp(app, "qem2", 4) && memcmp(app, "d2v ", 4) &&
            memcmp(app, "CTXS", 4) && memcmp(app, "tap", 4);
+}
+
+/* The BAT: every allocated block moves the end of the data (where qemu would
+ * allocate next); blocks over the footer copy, dynamic header or BAT are noted. */
+struct vpc_bat {
+    uint32_t block_size, bitmap_size;
+    uint64_t data_offset, bat_offset, bat_bytes, free_off;
+    struct fmt_tally meta_hits;
+};
+
+static int vpc_bat_chunk(void *ctx, uint64_t first, const uint8_t *e, size_t n)
+{
+    struct vpc_bat *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = fmt_be32(e + 4 * i);
+        if (b == 0xffffffffu)
+            continue;
+        /* b * 512 < 2^41 and len < 2^33: no overflow */
+        uint64_t start = (uint64_t)b * VPC_SECTOR, len = (uint64_t)c->bitmap_size + c->block_size;
+        if (start + len > c->free_off)
+            c->free_off = start + len;
+        if (overlaps(start, len, 0, 512) || overlaps(start, len, c->data_offset, 1024) ||
+            overlaps(start, len, c->bat_offset, c->bat_bytes))
+            fmt_tally_add(&c->meta_hits, first + i);
+    }
+    return 0;
 }
 
 static int vpc_open(const struct fmt_io *io, struct fmt_info *info)
@@ -87,7 +107,7 @@ static int vpc_open(const struct fmt_io *io, struct fmt_info *info)
         return 0;
 
     uint64_t data_offset = fmt_be64(footer + F_DATA_OFFSET);
-    if (!qemu_read_ok(data_offset, sizeof(dyn)))
+    if (!fmt_range_ok(data_offset, sizeof(dyn)))
         return fmt_fail(info, "Error reading dynamic VHD header");
     if (fmt_read(io, info, data_offset, dyn, sizeof(dyn)) != 0)
         return -1;
@@ -110,7 +130,7 @@ static int vpc_open(const struct fmt_io *io, struct fmt_info *info)
 
     uint64_t bat_offset = fmt_be64(dyn + D_TABLE_OFFSET);
     uint64_t bat_bytes = (uint64_t)entries * 4;
-    if (!qemu_read_ok(bat_offset, bat_bytes))
+    if (!fmt_range_ok(bat_offset, bat_bytes))
         return fmt_fail(info, "Error reading pagetable");
     /* every allocated block must end inside the file; the BAT itself too */
     uint64_t free_off = (bat_offset + bat_bytes + 511) & ~511ull;
@@ -119,37 +139,19 @@ static int vpc_open(const struct fmt_io *io, struct fmt_info *info)
     if (free_off > file_len)
         return fmt_fail(info, "%s", truncated);
 
-    uint8_t buf[16384];
-    uint64_t meta_hits = 0, first_hit = 0;
-    for (uint64_t done = 0; done < bat_bytes;) {
-        size_t n = bat_bytes - done < sizeof(buf) ? (size_t)(bat_bytes - done) : sizeof(buf);
-        if (fmt_read(io, info, bat_offset + done, buf, n) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i += 4) {
-            uint32_t e = fmt_be32(buf + i);
-            if (e == 0xffffffffu)
-                continue;
-            uint64_t start = (uint64_t)e * VPC_SECTOR, len = (uint64_t)bitmap_size + block_size;
-            if (start + len > free_off)
-                free_off = start + len;
-            if (overlaps(start, len, 0, sizeof(footer)) ||
-                overlaps(start, len, data_offset, sizeof(dyn)) ||
-                overlaps(start, len, bat_offset, bat_bytes)) {
-                if (meta_hits++ == 0)
-                    first_hit = (done + i) / 4;
-            }
-        }
-        done += n;
-    }
-    if (free_off > file_len)
+    struct vpc_bat c = {block_size, bitmap_size, data_offset, bat_offset,
+                        bat_bytes,  free_off,    {0, 0}};
+    if (fmt_walk(io, info, bat_offset, (uint64_t)entries, 4, vpc_bat_chunk, &c) != 0)
+        return -1;
+    if (c.free_off > file_len)
         return fmt_fail(info, "%s", truncated);
 
     if (fmt_be32(footer + F_TYPE) != VHD_FIXED)
         info->cluster_size = block_size;
-    if (meta_hits)
+    if (c.meta_hits.count)
         fmt_finding(info, "out-of-range",
                     "%llu BAT entries point into the image's own metadata (first: entry %llu)",
-                    (unsigned long long)meta_hits, (unsigned long long)first_hit);
+                    (unsigned long long)c.meta_hits.count, (unsigned long long)c.meta_hits.first);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../formats/tape.h"
 #include "info.h"
 
 struct info_ctx {
@@ -144,9 +145,12 @@ static bool fail(struct info_ctx *ctx, const char *message, bool whole)
     return false;
 }
 
-/* Both are too large for a small stack; one inspection runs at a time. */
+/* Too large for a small stack; one inspection runs at a time. */
 static struct info_ctx g_ctx;
 static struct fmt_info g_info;
+/* What a parser emits waits here until its result is known (tape.h). */
+static struct fmt_tape g_tape;
+static uint8_t g_tape_arena[256 * 1024] __attribute__((aligned(8)));
 
 bool info_run(const struct fmt_io *io, const char *forced_format, const char *device,
               info_send_fn send, void *send_ctx)
@@ -162,7 +166,8 @@ bool info_run(const struct fmt_io *io, const char *forced_format, const char *de
     ctx->send_ctx = send_ctx;
     ctx->device = device;
     struct fmt_sink sink = {ctx, sink_node, sink_snapshot, sink_finding};
-    info->sink = &sink;
+    fmt_tape_init(&g_tape, &sink, g_tape_arena, sizeof(g_tape_arena));
+    info->sink = &g_tape.sink;
 
     if (io->read(io->ctx, 0, probe, sizeof(probe)) != 0)
         return fail(ctx, "Could not read image for determining its format: Input/output error",
@@ -178,8 +183,12 @@ bool info_run(const struct fmt_io *io, const char *forced_format, const char *de
         drv = info_probe(probe, io->size, io->filename);
     }
 
-    if (drv->open(io, info) != 0)
+    if (drv->open(io, info) != 0) {
+        fmt_tape_drop(&g_tape);
         return fail(ctx, info->error[0] ? info->error : "Could not open image", info->error_whole);
+    }
+    fmt_tape_commit(&g_tape);
+    info->sink = &sink;
     if (info->format[0] == '\0')
         PUPA_STRLCPY(info->format, drv->name);
 

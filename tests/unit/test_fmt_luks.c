@@ -194,7 +194,8 @@ START_TEST(luks2_is_raw)
 }
 END_TEST
 
-/* fmt_luks_describe() serves qcow2's "encrypt" dict: a header at an offset, bounded. */
+/* fmt_luks_load() + fmt_luks_describe() serve qcow2's "encrypt" dict: a header at an offset,
+ * bounded. */
 struct nodes {
     char text[8192];
 };
@@ -220,7 +221,9 @@ START_TEST(describe_at_offset)
     static struct fmt_info info;
     memset(&info, 0, sizeof(info));
     info.sink = &sink;
-    ck_assert_int_eq(fmt_luks_describe(&io, &info, 4096, 2068480), 0);
+    static struct fmt_luks l;
+    ck_assert_int_eq(fmt_luks_load(&io, &info, 4096, 2068480, &l), 0);
+    fmt_luks_describe(&info, &l);
     ck_assert_ptr_nonnull(strstr(n.text, "0:cipher-alg=aes-256/0/0;"));
     ck_assert_ptr_nonnull(strstr(n.text, "1:payload-offset=/2068480/0;"));
     ck_assert_ptr_nonnull(strstr(n.text, "5:slots=/0/0;4:=/0/0;3:active=/0/1;"));
@@ -230,14 +233,14 @@ START_TEST(describe_at_offset)
     memset(&info, 0, sizeof(info));
     n.text[0] = '\0';
     info.sink = &sink;
-    ck_assert_int_eq(fmt_luks_describe(&io, &info, 4096, 591), -1);
+    ck_assert_int_eq(fmt_luks_load(&io, &info, 4096, 591, &l), -1);
     ck_assert_str_eq(info.error, "Request for data outside of extension header");
     ck_assert_str_eq(n.text, "");
     /* errors are qemu's */
     img[4096] = 'X';
     memset(&info, 0, sizeof(info));
     info.sink = &sink;
-    ck_assert_int_eq(fmt_luks_describe(&io, &info, 4096, 4096), -1);
+    ck_assert_int_eq(fmt_luks_load(&io, &info, 4096, 4096, &l), -1);
     ck_assert_str_eq(info.error, "Volume is not in LUKS format");
 }
 END_TEST
