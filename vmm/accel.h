@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 struct vm;
 
 struct accel_ops {
@@ -37,5 +39,16 @@ int accel_kvm_prepare(void);
 
 /* True when /dev/kvm opens and speaks the API pupa needs. */
 bool accel_kvm_available(void);
+
+/* ---------------------------------------------------------------- choice (accel.c) */
+
+/* The backend for --accel=NAME ("auto", "kvm", "emu"; NULL = auto). 0 with *out set,
+ * or -1: class usage for a name that is none of these (exit 2), unsupported for a
+ * backend this machine cannot run (exit 1). */
+PUPA_MUST_CHECK int accel_choose(const char *name, const struct accel_ops **out,
+                                 struct pupa_error *err);
+/* Set-up every worker of a run shares, done once before forking (KVM's CPUID table;
+ * loading the emulator library). 0, or -1 with err set. */
+PUPA_MUST_CHECK int accel_prepare(const struct accel_ops *ops, struct pupa_error *err);
 
 #endif

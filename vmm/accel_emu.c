@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unicorn/unicorn.h>
 
+#include "boot_x86.h"
 #include "util.h"
 #include "vm.h"
 
@@ -170,10 +171,10 @@ static void emu_intr(uc_engine *uc, uint32_t intno, void *opaque)
                 (unsigned long long)rip);
     else if (intno == 14 && ucf.reg_read(uc, UC_X86_REG_CR2, &cr2) == UC_ERR_OK)
         vm_fail(vm, "guest crashed: CPU exception 14 (%s) at rip 0x%llx, address 0x%llx",
-                vm_exception_name(14), (unsigned long long)rip, (unsigned long long)cr2);
+                x86_exception_name(14), (unsigned long long)rip, (unsigned long long)cr2);
     else
         vm_fail(vm, "guest crashed: CPU exception %u (%s) at rip 0x%llx", intno,
-                vm_exception_name(intno), (unsigned long long)rip);
+                x86_exception_name(intno), (unsigned long long)rip);
     ucf.emu_stop(uc);
 }
 
@@ -315,7 +316,7 @@ static int emu_set_entry(struct vm *vm, uint64_t rip, uint64_t rsp)
     uc_x86_mmr idtr = {0, PUPA_BOOT_IDT, 32 * 16 - 1, 0};
     uint64_t fs_base = PUPA_BOOT_TLS, rflags = 0x2;
     uint64_t cs = PUPA_GDT_CODE0_SEL, ss = PUPA_GDT_DATA0_SEL, ds = PUPA_GDT_DATA_SEL;
-    uint64_t ksp = vm_user_entry_frame(vm, rip, rsp);
+    uint64_t ksp = boot_x86_user_entry_frame(vm, rip, rsp);
     struct {
         int reg;
         const void *val;
@@ -355,7 +356,7 @@ static int emu_run(struct vm *vm)
     if (vm->state != VM_RUNNING)
         return 0;
     if (err == UC_ERR_INSN_INVALID) {
-        vm_fail(vm, "guest crashed: CPU exception 6 (%s) at rip 0x%llx", vm_exception_name(6),
+        vm_fail(vm, "guest crashed: CPU exception 6 (%s) at rip 0x%llx", x86_exception_name(6),
                 (unsigned long long)e->rip);
         return 0;
     }

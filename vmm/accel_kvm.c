@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "boot_x86.h"
 #include "util.h"
 #include "vm.h"
 

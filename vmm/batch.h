@@ -1,6 +1,7 @@
-/* batch.h: run jobs (one throwaway guest each) in worker processes, N at a
- * time, show progress, print results in input order. Every pupa command that
- * boots a guest goes through here, single image or thousands. */
+/* batch.h: the scheduler. Every command that boots a guest runs here, one image or
+ * a million: jobs (one throwaway guest each, in a worker process) are started N at
+ * a time, fed by their channels, stopped when they make no progress, and printed in
+ * input order through the operation's printers. */
 #ifndef PUPA_BATCH_H
 #define PUPA_BATCH_H
 
@@ -10,22 +11,23 @@
 #include <stdio.h>
 
 #include "display.h"
-#include "vm.h"
 
-enum batch_op { BATCH_SELFTEST, BATCH_RUN, BATCH_READ, BATCH_INFO };
+struct op_def;
+
 enum batch_output { OUTPUT_HUMAN, OUTPUT_JSON };
 
+/* Everything a run needs, decided by the command line (cli.c). */
 struct batch_opts {
-    enum batch_op op;
-    const char *operation; /* VmmConfig.operation */
+    const struct op_def *op;
+    const char *operation; /* VmmConfig.operation (run --operation may change it) */
     const struct accel_ops *accel;
     uint64_t ram_size;
-    double timeout_s;
+    double timeout_s; /* inactivity limit; 0 = none */
     const uint8_t *elf;
     size_t elf_len;
-    char **images; /* as the user gave them */
+    const char *const *images; /* as the user gave them */
     size_t nimages;
-    size_t per_guest; /* images per guest (1 for info) */
+    size_t per_guest; /* images per guest */
     unsigned jobs;    /* guests at once */
     bool unordered;
     const char *format; /* info --format */
@@ -43,7 +45,8 @@ struct batch_opts {
     bool stats; /* one line of numbers per guest on stderr */
 };
 
-/* Runs everything; returns pupa's exit status (0, 1, 3 or 130). */
+/* Runs everything; returns pupa's exit status (0, 1, 3 or 130). A reader of stdout
+ * that went away ends pupa like coreutils: quietly, by SIGPIPE. */
 int batch_run(const struct batch_opts *o);
 
 #endif

@@ -4,7 +4,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "display.h"
+#include "error.h"
 #include "frames_json.h"
 #include "json.h"
 #include "util.h"
@@ -52,7 +54,7 @@ static void out_str(struct display *d, const char *s, size_t n)
 
 /* ---------------------------------------------------------------- plain */
 
-static void plain_frame(struct display *d, const struct status_job *j, const pupa_GuestMessage *m,
+static void plain_frame(struct display *d, struct status_job *j, const pupa_GuestMessage *m,
                         double now)
 {
     char line[600], a[32], b[32];
@@ -110,14 +112,17 @@ static void plain_frame(struct display *d, const struct status_job *j, const pup
     default:
         return;
     }
+    if (!status_line_allowed(j, BUDGET_STDERR_LINES))
+        return;
     out_str(d, line, strlen(line));
     fflush(d->out);
 }
 
 /* ---------------------------------------------------------------- json */
 
-static void json_frame(struct display *d, const struct status_job *j, const pupa_GuestMessage *m,
-                       double now)
+/* One JSON line on d->out: {"elapsed", "image", ...what fill writes}. */
+static void json_line(struct display *d, const struct status_job *j, double now,
+                      void (*fill)(struct json_writer *w, const void *arg), const void *arg)
 {
     struct strbuf sb;
     struct json_writer w;
@@ -125,13 +130,31 @@ static void json_frame(struct display *d, const struct status_job *j, const pupa
     json_init(&w, &sb, false);
     json_begin_object(&w, NULL);
     json_double(&w, "elapsed", now - d->t0);
-    json_str(&w, "image", j->label);
-    frames_json_guest(&w, m);
+    if (j)
+        json_str(&w, "image", j->label);
+    fill(&w, arg);
     json_end_object(&w);
     sb_puts(&sb, "\n");
     out_str(d, sb.s, sb.len);
     fflush(d->out);
     sb_free(&sb);
+}
+
+static void fill_frame(struct json_writer *w, const void *m)
+{
+    frames_json_guest(w, m);
+}
+
+static void fill_message(struct json_writer *w, const void *text)
+{
+    json_str(w, "message", text);
+}
+
+static void json_frame(struct display *d, struct status_job *j, const pupa_GuestMessage *m,
+                       double now)
+{
+    if (status_line_allowed(j, BUDGET_JSON_PROGRESS_LINES))
+        json_line(d, j, now, fill_frame, m);
 }
 
 /* ---------------------------------------------------------------- tty */
@@ -236,7 +259,7 @@ static void job_line(struct display *d, struct strbuf *sb, const struct status_j
     sb_puts(sb, tail);
 }
 
-static void overall_line(struct strbuf *sb, const struct display_overall *all, double elapsed)
+static void overall_line(struct strbuf *sb, const struct status_totals *all, double elapsed)
 {
     char eta[16];
     double rate = elapsed > 0 ? (double)all->done / elapsed : 0;
@@ -254,7 +277,7 @@ static void tty_erase(struct display *d, struct strbuf *sb)
 }
 
 static void tty_draw(struct display *d, struct status_job *const *jobs, size_t njobs,
-                     const struct display_overall *all, double now)
+                     const struct status_totals *all, double now)
 {
     struct strbuf sb;
     sb_init(&sb);
@@ -270,7 +293,7 @@ static void tty_draw(struct display *d, struct status_job *const *jobs, size_t n
         sb_puts(&sb, CSI "K\n");
         d->drawn++;
     }
-    if (all && all->show) {
+    if (all) {
         overall_line(&sb, all, now - d->t0);
         sb_puts(&sb, CSI "K\n");
         d->drawn++;
@@ -296,8 +319,7 @@ void display_job_start(struct display *d, const struct status_job *j, const char
     fflush(d->out);
 }
 
-void display_frame(struct display *d, const struct status_job *j, const pupa_GuestMessage *m,
-                   double now)
+void display_frame(struct display *d, struct status_job *j, const pupa_GuestMessage *m, double now)
 {
     switch (d->mode) {
     case DISPLAY_PLAIN:
@@ -316,22 +338,10 @@ void display_frame(struct display *d, const struct status_job *j, const pupa_Gue
 
 void display_note(struct display *d, const struct status_job *j, const char *text, double now)
 {
-    char clean[1024];
+    char clean[PUPA_ERROR_MAX];
     sanitize_for_tty(clean, sizeof(clean), text);
     if (d->mode == DISPLAY_JSON) {
-        struct strbuf sb;
-        struct json_writer w;
-        sb_init(&sb);
-        json_init(&w, &sb, false);
-        json_begin_object(&w, NULL);
-        json_double(&w, "elapsed", now - d->t0);
-        if (j)
-            json_str(&w, "image", j->label);
-        json_str(&w, "message", text);
-        json_end_object(&w);
-        sb_puts(&sb, "\n");
-        out_str(d, sb.s, sb.len);
-        sb_free(&sb);
+        json_line(d, j, now, fill_message, text);
     } else if (d->mode == DISPLAY_TTY) {
         /* above the bars, which are redrawn below it on the next tick */
         struct strbuf sb;
@@ -348,7 +358,7 @@ void display_note(struct display *d, const struct status_job *j, const char *tex
 }
 
 void display_tick(struct display *d, struct status_job *const *jobs, size_t njobs,
-                  const struct display_overall *all, double now, bool force)
+                  const struct status_totals *all, double now, bool force)
 {
     if (d->mode != DISPLAY_TTY)
         return;
@@ -358,11 +368,11 @@ void display_tick(struct display *d, struct status_job *const *jobs, size_t njob
 }
 
 void display_close(struct display *d, struct status_job *const *jobs, size_t njobs,
-                   const struct display_overall *all, double now)
+                   const struct status_totals *all, double now)
 {
     if (d->mode != DISPLAY_TTY)
         return;
-    if (njobs || (all && all->show))
+    if (njobs || all)
         tty_draw(d, jobs, njobs, all, now);
     if (d->cursor_hidden) {
         fputs(CSI "?25h", d->out);

@@ -11,12 +11,6 @@
 
 enum display_mode { DISPLAY_NONE, DISPLAY_PLAIN, DISPLAY_JSON, DISPLAY_TTY };
 
-/* Overall counts for a batch line ("12/300 done, 1 failed, ..."). */
-struct display_overall {
-    size_t total, done, failed, unsafe;
-    bool show; /* several images: draw the overall line */
-};
-
 struct display {
     enum display_mode mode;
     FILE *out;
@@ -39,17 +33,18 @@ void display_init(struct display *d, enum display_mode mode, FILE *out, double n
 /* Job j booted its guest on `backend` (plain mode says so: which backend ran). */
 void display_job_start(struct display *d, const struct status_job *j, const char *backend,
                        double now);
-/* One guest frame of job j arrived (after status_job_frame). */
-void display_frame(struct display *d, const struct status_job *j, const pupa_GuestMessage *m,
-                   double now);
+/* One guest frame of job j arrived (after status_feed). Lines it prints count against
+ * the job's stderr budget. */
+void display_frame(struct display *d, struct status_job *j, const pupa_GuestMessage *m, double now);
 /* A line of text about job j (an error, a note), above the bars on a tty. */
 void display_note(struct display *d, const struct status_job *j, const char *text, double now);
-/* Redraw bars if something changed and the rate limit allows (tty only). */
+/* Redraw bars if something changed and the rate limit allows (tty only). all: the
+ * batch's counts for the overall line, or NULL for none. */
 void display_tick(struct display *d, struct status_job *const *jobs, size_t njobs,
-                  const struct display_overall *all, double now, bool force);
+                  const struct status_totals *all, double now, bool force);
 /* Final state: last redraw, cursor back. Safe to call twice. */
 void display_close(struct display *d, struct status_job *const *jobs, size_t njobs,
-                   const struct display_overall *all, double now);
+                   const struct status_totals *all, double now);
 
 /* Erase the bars (tty) before something else is written to the terminal;
  * they come back on the next tick. */

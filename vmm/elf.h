@@ -5,12 +5,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Copy every PT_LOAD segment of elf into ram (zero-filling the rest of each
- * segment) after checking the whole file: ELF64, little endian, x86-64,
- * ET_EXEC, no interpreter or dynamic section, segments inside
- * [min_addr, ram_size) without overflow, entry inside an executable segment.
- * Returns 0 and *entry, or -1 with a reason in err. */
-int elf_load(const uint8_t *elf, size_t len, uint8_t *ram, uint64_t ram_size, uint64_t min_addr,
-             uint64_t *entry, char *err, size_t errlen);
+#include "vm.h"
+
+/* Copy every PT_LOAD segment of elf into guest RAM through vm_gpa()
+ * (zero-filling the rest of each segment) after checking the whole file:
+ * ELF64, little endian, x86-64, ET_EXEC, no interpreter or dynamic section,
+ * segments inside [min_addr, RAM) without overflow, entry inside an
+ * executable segment, and an ABI note (PUPA_NOTE_SECTION in a PT_NOTE
+ * segment) of version PUPA_ABI_VERSION. Returns 0 and *entry, or -1 with one
+ * line saying why in err (nothing copied then). */
+int elf_load(struct vm *vm, const uint8_t *elf, size_t len, uint64_t min_addr, uint64_t *entry,
+             char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

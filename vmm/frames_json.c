@@ -63,6 +63,11 @@ void frames_json_guest(struct json_writer *w, const pupa_GuestMessage *m)
         json_uint(w, "sector", p->sector);
         json_uint(w, "status", p->status);
         json_str(w, "message", p->message);
+        const char *print = pupa_error_print_name(p->print);
+        if (print)
+            json_str(w, "print", print);
+        else
+            json_int(w, "print", (int64_t)p->print);
         json_end_object(w);
         break;
     }

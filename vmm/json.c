@@ -11,6 +11,13 @@ void sb_init(struct strbuf *b)
 {
     b->s = NULL;
     b->len = b->cap = 0;
+    b->counting = false;
+}
+
+void sb_init_counting(struct strbuf *b)
+{
+    sb_init(b);
+    b->counting = true;
 }
 
 void sb_free(struct strbuf *b)
@@ -21,6 +28,10 @@ void sb_free(struct strbuf *b)
 
 void sb_add(struct strbuf *b, const char *s, size_t n)
 {
+    if (b->counting) {
+        b->len += n;
+        return;
+    }
     if (b->cap - b->len <= n) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap - b->len <= n)
@@ -98,6 +109,16 @@ static size_t utf8_decode(const unsigned char *s, size_t n, long *cp)
     return used;
 }
 
+/* "\\uXXXX" (upper-case hex, as qemu writes it) without printf: non-ASCII text is
+ * all escapes, and a large result is mostly text. */
+static void escape_u(struct strbuf *b, long v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char e[6] = {'\\',       'u', hex[(v >> 12) & 15], hex[(v >> 8) & 15], hex[(v >> 4) & 15],
+                 hex[v & 15]};
+    sb_add(b, e, sizeof(e));
+}
+
 void json_quote(struct strbuf *b, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -138,9 +159,10 @@ void json_quote(struct strbuf *b, const char *str, size_t len)
                 sb_add(b, &c, 1);
             } else if (cp >= 0x10000) {
                 long v = cp - 0x10000;
-                sb_printf(b, "\\u%04lX\\u%04lX", 0xd800 | (v >> 10), 0xdc00 | (v & 0x3ff));
+                escape_u(b, 0xd800 | (v >> 10));
+                escape_u(b, 0xdc00 | (v & 0x3ff));
             } else {
-                sb_printf(b, "\\u%04lX", cp);
+                escape_u(b, cp);
             }
         }
     }
@@ -160,8 +182,10 @@ static void newline(struct json_writer *w)
         sb_printf(w->out, "\n%*s", 4 * w->depth, "");
 }
 
-static void comma_name(struct json_writer *w, const char *key)
+static bool comma_name(struct json_writer *w, const char *key)
 {
+    if (w->too_deep)
+        return false;
     if (w->need_comma) {
         sb_add(w->out, ",", 1);
         newline(w);
@@ -174,18 +198,27 @@ static void comma_name(struct json_writer *w, const char *key)
         json_quote(w->out, key ? key : "", key ? strlen(key) : 0);
         sb_puts(w->out, w->pretty ? ": " : ":");
     }
+    return true;
 }
 
-static void enter(struct json_writer *w, bool array)
+/* Open a container. Past JSON_MAX_DEPTH the writer stops writing (too_deep): the
+ * caller sees an incomplete document, never a write out of bounds. */
+static void enter(struct json_writer *w, bool array, char open)
 {
-    if (w->depth < JSON_MAX_DEPTH)
-        w->is_array[w->depth] = array;
+    if (w->too_deep || w->depth == JSON_MAX_DEPTH) {
+        w->too_deep = true;
+        return;
+    }
+    sb_add(w->out, &open, 1);
+    w->is_array[w->depth] = array;
     w->depth++;
     w->need_comma = false;
 }
 
 static void leave(struct json_writer *w, char close)
 {
+    if (w->too_deep || w->depth == 0)
+        return;
     w->depth--;
     newline(w);
     sb_add(w->out, &close, 1);
@@ -194,9 +227,8 @@ static void leave(struct json_writer *w, char close)
 
 void json_begin_object(struct json_writer *w, const char *key)
 {
-    comma_name(w, key);
-    sb_add(w->out, "{", 1);
-    enter(w, false);
+    if (comma_name(w, key))
+        enter(w, false, '{');
 }
 
 void json_end_object(struct json_writer *w)
@@ -206,9 +238,8 @@ void json_end_object(struct json_writer *w)
 
 void json_begin_array(struct json_writer *w, const char *key)
 {
-    comma_name(w, key);
-    sb_add(w->out, "[", 1);
-    enter(w, true);
+    if (comma_name(w, key))
+        enter(w, true, '[');
 }
 
 void json_end_array(struct json_writer *w)
@@ -218,7 +249,8 @@ void json_end_array(struct json_writer *w)
 
 void json_strn(struct json_writer *w, const char *key, const char *val, size_t len)
 {
-    comma_name(w, key);
+    if (!comma_name(w, key))
+        return;
     json_quote(w->out, val, len);
 }
 
@@ -229,30 +261,35 @@ void json_str(struct json_writer *w, const char *key, const char *val)
 
 void json_int(struct json_writer *w, const char *key, int64_t val)
 {
-    comma_name(w, key);
+    if (!comma_name(w, key))
+        return;
     sb_printf(w->out, "%lld", (long long)val);
 }
 
 void json_uint(struct json_writer *w, const char *key, uint64_t val)
 {
-    comma_name(w, key);
+    if (!comma_name(w, key))
+        return;
     sb_printf(w->out, "%llu", (unsigned long long)val);
 }
 
 void json_bool(struct json_writer *w, const char *key, bool val)
 {
-    comma_name(w, key);
+    if (!comma_name(w, key))
+        return;
     sb_puts(w->out, val ? "true" : "false");
 }
 
 void json_double(struct json_writer *w, const char *key, double val)
 {
-    comma_name(w, key);
+    if (!comma_name(w, key))
+        return;
     sb_printf(w->out, "%.17g", val);
 }
 
 void json_null(struct json_writer *w, const char *key)
 {
-    comma_name(w, key);
+    if (!comma_name(w, key))
+        return;
     sb_puts(w->out, "null");
 }

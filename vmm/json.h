@@ -8,12 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A growing string. A counting strbuf holds nothing and only adds up lengths: the
+ * same printer sizes a result before anything is written. */
 struct strbuf {
     char *s;
     size_t len, cap;
+    bool counting;
 };
 
 void sb_init(struct strbuf *b);
+void sb_init_counting(struct strbuf *b);
 void sb_free(struct strbuf *b);
 void sb_add(struct strbuf *b, const char *s, size_t n);
 void sb_puts(struct strbuf *b, const char *s);
@@ -27,6 +31,7 @@ struct json_writer {
     int depth;
     bool need_comma;
     bool is_array[JSON_MAX_DEPTH];
+    bool too_deep; /* nesting went past JSON_MAX_DEPTH: nothing more is written */
 };
 
 void json_init(struct json_writer *w, struct strbuf *out, bool pretty);

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../guest/formats/format.h"
 #include "output.h"
+#include "pupa/path.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ qemu's QDict order */
@@ -187,7 +187,7 @@ static void human_snapshot(struct human *h, const pupa_SnapshotMessage *sn)
 
 static void full_backing(char *dst, size_t cap, const char *filename, const char *backing)
 {
-    if (!fmt_path_combine(dst, cap, filename, backing))
+    if (!pupa_path_combine(dst, cap, filename, backing))
         snprintf(dst, cap, "%s", backing);
 }
 
@@ -200,8 +200,10 @@ void output_info_human(struct strbuf *out, const struct report *r, const char *f
     output_size_str(dsize, sizeof(dsize), r->actual_size);
     sb_puts(out, "image: ");
     human_str(&h, filename);
-    sb_printf(out, "\nfile format: %s\nvirtual size: %s (%llu bytes)\ndisk size: %s\n", r->format,
-              vsize, (unsigned long long)r->virtual_size, dsize);
+    sb_puts(out, "\nfile format: ");
+    human_str(&h, r->format);
+    sb_printf(out, "\nvirtual size: %s (%llu bytes)\ndisk size: %s\n", vsize,
+              (unsigned long long)r->virtual_size, dsize);
     if (r->flags & PUPA_INFO_F_ENCRYPTED)
         sb_puts(out, "encrypted: yes\n");
     if (r->cluster_size)
@@ -209,7 +211,7 @@ void output_info_human(struct strbuf *out, const struct report *r, const char *f
     if ((r->flags & PUPA_INFO_F_HAS_DIRTY_FLAG) && (r->flags & PUPA_INFO_F_DIRTY))
         sb_puts(out, "cleanly shut down: no\n");
     if (r->backing_file) {
-        char full[FMT_PATH_MAX * 2];
+        char full[PUPA_PATH_MAX * 2];
         full_backing(full, sizeof(full), filename, r->backing_file);
         sb_puts(out, "backing file: ");
         human_str(&h, r->backing_file);
@@ -377,7 +379,7 @@ static void info_json_object(struct json_writer *w, const struct report *r, cons
 {
     struct jmember m[16];
     size_t n = 0;
-    char full[FMT_PATH_MAX * 2];
+    char full[PUPA_PATH_MAX * 2];
 
 #define ADD(...)                                                                                   \
     m[n++] = (struct jmember)                                                                      \

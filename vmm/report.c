@@ -1,10 +1,20 @@
-/* report.c: rebuild an image report from guest frames, trusting nothing. */
+/* report.c: rebuild an image report from guest frames, trusting nothing (see report.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
+#include "pupa/findings.h"
+#include "pupa/formats.h"
 #include "report.h"
 #include "util.h"
+
+/* What one allocation costs beyond its bytes (malloc's header and rounding). */
+#define ALLOC_OVERHEAD 32
+
+_Static_assert(sizeof(((struct report *)0)->stack) / sizeof(void *) == BUDGET_DEPTH,
+               "the tree stack holds BUDGET_DEPTH levels");
 
 void report_init(struct report *r)
 {
@@ -36,112 +46,202 @@ void report_free(struct report *r)
     free(r->backing_format);
     free(r->data_file);
     free(r->error);
+    free(r->keys.slots);
     report_init(r);
 }
 
-__attribute__((format(printf, 2, 3))) static bool violation(struct report *r, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int violation(struct report *r, struct pupa_error *err,
+                                                           enum pupa_errc cls, const char *fmt, ...)
 {
-    if (r->protocol_error[0] == '\0') {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(r->protocol_error, sizeof(r->protocol_error), fmt, ap);
-        va_end(ap);
-    }
-    return false;
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    r->broken = true;
+    if (cls == ERRC_RESULT_TOO_LARGE)
+        return err_set(err, cls, "guest result exceeds its budget: %s", why);
+    return err_set(err, cls, "guest protocol error: %s", why);
 }
 
-static bool add_kid(struct report_node *parent, struct report_node *kid)
+/* Count bytes held against the budget. */
+static int hold(struct report *r, struct pupa_error *err, size_t bytes)
+{
+    r->bytes += bytes + ALLOC_OVERHEAD;
+    if (r->bytes > BUDGET_RESULT_BYTES)
+        return violation(r, err, ERRC_RESULT_TOO_LARGE, "it holds more than %llu MiB",
+                         BUDGET_RESULT_BYTES >> 20);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- dict keys */
+
+static uint32_t key_hash(const struct report_node *dict, const char *key)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)dict; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static struct report_keyslot *key_slot(struct report_keyset *ks, const struct report_node *dict,
+                                       const char *key, uint32_t h)
+{
+    size_t mask = ks->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        struct report_keyslot *s = &ks->slots[i];
+        if (!s->dict || (s->hash == h && s->dict == dict && strcmp(s->member->key, key) == 0))
+            return s;
+    }
+}
+
+static void keyset_grow(struct report_keyset *ks)
+{
+    struct report_keyset old = *ks;
+    ks->cap = old.cap ? old.cap * 2 : 64;
+    ks->slots = xcalloc(ks->cap, sizeof(*ks->slots));
+    for (size_t i = 0; i < old.cap; i++) {
+        if (old.slots[i].dict)
+            *key_slot(ks, old.slots[i].dict, old.slots[i].member->key, old.slots[i].hash) =
+                old.slots[i];
+    }
+    free(old.slots);
+}
+
+/* true when dict already has a member named key */
+static bool key_seen(struct report_keyset *ks, const struct report_node *dict, const char *key)
+{
+    if (ks->cap == 0)
+        return false;
+    return key_slot(ks, dict, key, key_hash(dict, key))->dict != NULL;
+}
+
+static void key_add(struct report_keyset *ks, const struct report_node *dict,
+                    const struct report_node *member)
+{
+    if (2 * (ks->used + 1) > ks->cap)
+        keyset_grow(ks);
+    uint32_t h = key_hash(dict, member->key);
+    *key_slot(ks, dict, member->key, h) = (struct report_keyslot){dict, member, h};
+    ks->used++;
+}
+
+/* ---------------------------------------------------------------- tree */
+
+static void add_kid(struct report_node *parent, struct report_node *kid)
 {
     if (parent->nkids == parent->cap) {
-        size_t cap = parent->cap ? parent->cap * 2 : 8;
-        struct report_node **k = realloc(parent->kids, cap * sizeof(*k));
-        if (!k)
-            return false;
-        parent->kids = k;
-        parent->cap = cap;
+        parent->cap = parent->cap ? parent->cap * 2 : 8;
+        parent->kids = xrealloc(parent->kids, parent->cap * sizeof(*parent->kids));
     }
     parent->kids[parent->nkids++] = kid;
-    return true;
 }
 
-static bool feed_node(struct report *r, const pupa_InfoNodeMessage *m)
+/* Where the next node goes: its parent's rules (root, keys, dict size). */
+static int check_place(struct report *r, struct pupa_error *err, const pupa_InfoNodeMessage *m,
+                       const struct report_node *parent)
+{
+    if (!parent && r->specific)
+        return violation(r, err, ERRC_GUEST_FAILURE, "format-specific tree: second root");
+    if (!parent && m->kind != pupa_NodeKind_NODE_DICT)
+        return violation(r, err, ERRC_GUEST_FAILURE, "format-specific tree: root is not a dict");
+    if (!parent || parent->kind == REPORT_LIST)
+        return 0;
+    if (m->key[0] == '\0')
+        return violation(r, err, ERRC_GUEST_FAILURE,
+                         "format-specific tree: dict member without a key");
+    if (parent->nkids >= BUDGET_KEYS_PER_DICT)
+        return violation(r, err, ERRC_RESULT_TOO_LARGE, "a dict has more than %d keys",
+                         BUDGET_KEYS_PER_DICT);
+    if (key_seen(&r->keys, parent, m->key))
+        return violation(r, err, ERRC_GUEST_FAILURE, "format-specific tree: duplicate key '%s'",
+                         m->key);
+    return 0;
+}
+
+static int feed_node(struct report *r, const pupa_InfoNodeMessage *m, struct pupa_error *err)
 {
     if (r->have_result)
-        return violation(r, "format-specific node after the info result");
+        return violation(r, err, ERRC_GUEST_FAILURE, "format-specific node after the info result");
     if (m->kind == pupa_NodeKind_NODE_END) {
         if (r->depth == 0)
-            return violation(r, "format-specific tree: END without an open container");
+            return violation(r, err, ERRC_GUEST_FAILURE,
+                             "format-specific tree: END without an open container");
         r->depth--;
-        return true;
+        return 0;
     }
     if ((unsigned)m->kind > pupa_NodeKind_NODE_LIST)
-        return violation(r, "format-specific tree: unknown node kind %d", (int)m->kind);
-    if (++r->nnodes > REPORT_MAX_NODES)
-        return violation(r, "format-specific tree: more than %d nodes", REPORT_MAX_NODES);
-    r->bytes += sizeof(struct report_node) + sizeof(void *) + strlen(m->key) + strlen(m->str_value);
-    if (r->bytes > REPORT_MAX_BYTES)
-        return violation(r, "the report grew over %u MiB", REPORT_MAX_BYTES >> 20);
-
+        return violation(r, err, ERRC_GUEST_FAILURE, "format-specific tree: unknown node kind %d",
+                         (int)m->kind);
+    if (++r->nnodes > BUDGET_NODES)
+        return violation(r, err, ERRC_RESULT_TOO_LARGE, "more than %d format-specific nodes",
+                         BUDGET_NODES);
     struct report_node *parent = r->depth > 0 ? r->stack[r->depth - 1] : NULL;
-    bool in_list = parent && parent->kind == REPORT_LIST;
-    if (!parent && r->specific)
-        return violation(r, "format-specific tree: second root");
-    if (!parent && m->kind != pupa_NodeKind_NODE_DICT)
-        return violation(r, "format-specific tree: root is not a dict");
-    if (parent && !in_list && m->key[0] == '\0')
-        return violation(r, "format-specific tree: dict member without a key");
-    if (parent && !in_list) {
-        for (size_t i = 0; i < parent->nkids; i++) {
-            if (strcmp(parent->kids[i]->key, m->key) == 0)
-                return violation(r, "format-specific tree: duplicate key '%s'", m->key);
-        }
-    }
+    bool member = parent && parent->kind == REPORT_DICT;
+    bool container = m->kind == pupa_NodeKind_NODE_DICT || m->kind == pupa_NodeKind_NODE_LIST;
+    if (check_place(r, err, m, parent) != 0 ||
+        hold(r, err,
+             sizeof(struct report_node) + 2 * sizeof(void *) + (member ? strlen(m->key) + 1 : 0) +
+                 (m->kind == pupa_NodeKind_NODE_STRING ? strlen(m->str_value) + 1 : 0)) != 0)
+        return -1;
+    if (container && r->depth == BUDGET_DEPTH)
+        return violation(r, err, ERRC_RESULT_TOO_LARGE, "format-specific tree deeper than %d",
+                         BUDGET_DEPTH);
 
-    struct report_node *n = calloc(1, sizeof(*n));
-    if (!n)
-        return violation(r, "out of memory");
+    struct report_node *n = xcalloc(1, sizeof(*n));
     n->kind = (enum report_kind)m->kind;
-    n->key = (parent && !in_list) ? xstrdup(m->key) : NULL;
+    n->key = member ? xstrdup(m->key) : NULL;
     n->i = m->int_value;
     n->u = m->uint_value;
     n->b = m->bool_value;
     if (n->kind == REPORT_STRING)
         n->str = xstrdup(m->str_value);
     if (parent) {
-        if (!add_kid(parent, n)) {
-            node_free(n);
-            return violation(r, "out of memory");
-        }
+        add_kid(parent, n);
+        if (member)
+            key_add(&r->keys, parent, n);
     } else {
         r->specific = n;
     }
-    if (n->kind == REPORT_DICT || n->kind == REPORT_LIST) {
-        if (r->depth == REPORT_MAX_DEPTH)
-            return violation(r, "format-specific tree deeper than %d", REPORT_MAX_DEPTH);
+    if (container)
         r->stack[r->depth++] = n;
-    }
-    return true;
+    return 0;
 }
 
-static bool feed_info_result(struct report *r, const pupa_InfoResultMessage *m)
+/* ---------------------------------------------------------------- result */
+
+static int check_counts(struct report *r, const pupa_InfoResultMessage *m, struct pupa_error *err)
 {
     if (r->have_result)
-        return violation(r, "second info result");
+        return violation(r, err, ERRC_GUEST_FAILURE, "second info result");
     if (r->depth != 0)
-        return violation(r, "info result inside an open format-specific container");
+        return violation(r, err, ERRC_GUEST_FAILURE,
+                         "info result inside an open format-specific container");
     if (m->node_count != r->nnodes)
-        return violation(r, "info result announces %u nodes, %zu arrived", m->node_count,
-                         r->nnodes);
+        return violation(r, err, ERRC_GUEST_FAILURE, "info result announces %u nodes, %zu arrived",
+                         m->node_count, r->nnodes);
     if (m->snapshot_count != r->nsnapshots)
-        return violation(r, "info result announces %u snapshots, %zu arrived", m->snapshot_count,
+        return violation(r, err, ERRC_GUEST_FAILURE,
+                         "info result announces %u snapshots, %zu arrived", m->snapshot_count,
                          r->nsnapshots);
     if (m->finding_count != r->nfindings)
-        return violation(r, "info result announces %u findings, %zu arrived", m->finding_count,
+        return violation(r, err, ERRC_GUEST_FAILURE,
+                         "info result announces %u findings, %zu arrived", m->finding_count,
                          r->nfindings);
     if ((m->specific_type[0] != '\0') != (r->specific != NULL))
-        return violation(r, "format-specific type and tree disagree");
+        return violation(r, err, ERRC_GUEST_FAILURE, "format-specific type and tree disagree");
     if (m->format[0] == '\0')
-        return violation(r, "info result without a format");
+        return violation(r, err, ERRC_GUEST_FAILURE, "info result without a format");
+    return 0;
+}
+
+static int feed_info_result(struct report *r, const pupa_InfoResultMessage *m,
+                            struct pupa_error *err)
+{
+    if (check_counts(r, m, err) != 0 || hold(r, err,
+                                             strlen(m->backing_file) + strlen(m->backing_format) +
+                                                 strlen(m->external_data_file)) != 0)
+        return -1;
     r->have_result = true;
     PUPA_STRLCPY(r->format, m->format);
     r->version = m->version;
@@ -155,117 +255,189 @@ static bool feed_info_result(struct report *r, const pupa_InfoResultMessage *m)
     if (m->external_data_file[0])
         r->data_file = xstrdup(m->external_data_file);
     PUPA_STRLCPY(r->specific_type, m->specific_type);
-    return true;
+    r->guest_findings = r->nfindings;
+    return 0;
 }
 
-static bool feed_snapshot(struct report *r, const pupa_SnapshotMessage *m)
+static int feed_snapshot(struct report *r, const pupa_SnapshotMessage *m, struct pupa_error *err)
 {
     if (r->have_result)
-        return violation(r, "snapshot after the info result");
-    if (r->nsnapshots == REPORT_MAX_SNAPSHOTS)
-        return violation(r, "more than %d snapshots", REPORT_MAX_SNAPSHOTS);
-    r->bytes += sizeof(*m);
-    if (r->bytes > REPORT_MAX_BYTES)
-        return violation(r, "the report grew over %u MiB", REPORT_MAX_BYTES >> 20);
+        return violation(r, err, ERRC_GUEST_FAILURE, "snapshot after the info result");
+    if (r->nsnapshots == BUDGET_SNAPSHOTS)
+        return violation(r, err, ERRC_RESULT_TOO_LARGE, "more than %d snapshots", BUDGET_SNAPSHOTS);
+    if (hold(r, err, sizeof(*m)) != 0)
+        return -1;
     if ((r->nsnapshots & (r->nsnapshots - 1)) == 0) {
         size_t cap = r->nsnapshots ? r->nsnapshots * 2 : 4;
-        pupa_SnapshotMessage *s = realloc(r->snapshots, cap * sizeof(*s));
-        if (!s)
-            return violation(r, "out of memory");
-        r->snapshots = s;
+        r->snapshots = xrealloc(r->snapshots, cap * sizeof(*r->snapshots));
     }
     r->snapshots[r->nsnapshots++] = *m;
-    return true;
+    return 0;
 }
 
-static bool feed_finding(struct report *r, const pupa_FindingMessage *m)
+static void add_finding(struct report *r, const char *check, const char *detail)
 {
-    if (r->have_result)
-        return violation(r, "finding after the info result");
-    if (r->nfindings == REPORT_MAX_FINDINGS)
-        return violation(r, "more than %d findings", REPORT_MAX_FINDINGS);
-    if (m->check[0] == '\0')
-        return violation(r, "finding without a check name");
     if ((r->nfindings & (r->nfindings - 1)) == 0) {
         size_t cap = r->nfindings ? r->nfindings * 2 : 4;
-        struct report_finding *f = realloc(r->findings, cap * sizeof(*f));
-        if (!f)
-            return violation(r, "out of memory");
-        r->findings = f;
+        r->findings = xrealloc(r->findings, cap * sizeof(*r->findings));
     }
-    r->findings[r->nfindings].check = xstrdup(m->check);
-    r->findings[r->nfindings].detail = xstrdup(m->detail);
+    r->findings[r->nfindings].check = xstrdup(check);
+    r->findings[r->nfindings].detail = xstrdup(detail);
     r->nfindings++;
-    return true;
 }
 
-static bool feed_error(struct report *r, const pupa_ErrorMessage *m)
+static int feed_finding(struct report *r, const pupa_FindingMessage *m, struct pupa_error *err)
 {
-    if (++r->nerrors > REPORT_MAX_ERRORS)
-        return true; /* keep the first ones; a flood is not worth more memory */
-    if (!r->error) {
-        char buf[4300];
-        if (m->message[0])
-            snprintf(buf, sizeof(buf), "%s", m->message);
-        else
-            snprintf(buf, sizeof(buf), "%s failed on %s at sector %llu (status %u)",
-                     m->operation[0] ? m->operation : "operation",
-                     m->device[0] ? m->device : "device", (unsigned long long)m->sector, m->status);
-        r->error = xstrdup(buf);
-        r->error_status = m->status;
-    }
-    return true;
+    if (r->have_result)
+        return violation(r, err, ERRC_GUEST_FAILURE, "finding after the info result");
+    if (r->nfindings == BUDGET_FINDINGS)
+        return violation(r, err, ERRC_RESULT_TOO_LARGE, "more than %d findings", BUDGET_FINDINGS);
+    if (m->check[0] == '\0')
+        return violation(r, err, ERRC_GUEST_FAILURE, "finding without a check name");
+    if (hold(r, err, strlen(m->check) + strlen(m->detail) + 2) != 0)
+        return -1;
+    add_finding(r, m->check, m->detail);
+    return 0;
 }
 
-static bool feed_digest(struct report *r, const pupa_DigestMessage *m)
+/* The first error is the one that explains the failure; later ones are only counted. */
+static void feed_error(struct report *r, const pupa_ErrorMessage *m)
+{
+    if (r->nerrors++ > 0)
+        return;
+    if (m->message[0])
+        r->error = xstrdup(m->message);
+    else
+        r->error = xasprintf("%s failed on %s at sector %llu (status %u)",
+                             m->operation[0] ? m->operation : "operation",
+                             m->device[0] ? m->device : "device", (unsigned long long)m->sector,
+                             m->status);
+    r->error_print = m->print;
+}
+
+static int feed_digest(struct report *r, const pupa_DigestMessage *m, struct pupa_error *err)
 {
     if (m->sha256.size != 32)
-        return violation(r, "digest of %u bytes", (unsigned)m->sha256.size);
+        return violation(r, err, ERRC_GUEST_FAILURE, "digest of %u bytes",
+                         (unsigned)m->sha256.size);
     if (r->ndigests == PUPA_MAX_DEVICES)
-        return violation(r, "more digests than devices");
+        return violation(r, err, ERRC_GUEST_FAILURE, "more digests than devices");
     struct report_digest *d = &r->digests[r->ndigests++];
     PUPA_STRLCPY(d->device, m->device);
     memcpy(d->sha256, m->sha256.bytes, 32);
     d->bytes = m->bytes;
-    return true;
+    return 0;
 }
 
-bool report_feed(struct report *r, const pupa_GuestMessage *m)
+int report_feed(struct report *r, const pupa_GuestMessage *m, struct pupa_error *err)
 {
-    if (r->protocol_error[0])
-        return false;
+    if (r->broken)
+        return -1;
     if (r->complete)
-        return violation(r, "frame after the complete message");
+        return violation(r, err, ERRC_GUEST_FAILURE, "frame after the complete message");
     switch (m->which_payload) {
     case pupa_GuestMessage_info_node_tag:
-        return feed_node(r, &m->payload.info_node);
+        return feed_node(r, &m->payload.info_node, err);
     case pupa_GuestMessage_snapshot_tag:
-        return feed_snapshot(r, &m->payload.snapshot);
+        return feed_snapshot(r, &m->payload.snapshot, err);
     case pupa_GuestMessage_finding_tag:
-        return feed_finding(r, &m->payload.finding);
+        return feed_finding(r, &m->payload.finding, err);
     case pupa_GuestMessage_info_result_tag:
-        return feed_info_result(r, &m->payload.info_result);
+        return feed_info_result(r, &m->payload.info_result, err);
     case pupa_GuestMessage_error_tag:
-        return feed_error(r, &m->payload.error);
+        feed_error(r, &m->payload.error);
+        return 0;
     case pupa_GuestMessage_digest_tag:
-        return feed_digest(r, &m->payload.digest);
+        return feed_digest(r, &m->payload.digest, err);
     case pupa_GuestMessage_complete_tag:
         r->complete = true;
         r->success = m->payload.complete.success;
         r->count = m->payload.complete.count;
-        return true;
+        return 0;
     default:
-        return true; /* init, capacity, progress: for the status display */
+        return 0; /* init, capacity, progress: for the status display */
     }
 }
 
-bool report_check_info(struct report *r)
+int report_check_info(struct report *r, struct pupa_error *err)
 {
-    if (r->protocol_error[0])
-        return false;
+    if (r->broken)
+        return -1;
     if (!r->complete)
-        return violation(r, "guest stopped without a complete message");
+        return violation(r, err, ERRC_GUEST_FAILURE, "guest stopped without a complete message");
     if (r->success && !r->have_result)
-        return violation(r, "guest reported success without an info result");
-    return true;
+        return violation(r, err, ERRC_GUEST_FAILURE,
+                         "guest reported success without an info result");
+    return 0;
+}
+
+/* ---------------------------------------------------------------- derived findings */
+
+static bool has_finding(const struct report *r, const char *check)
+{
+    for (size_t i = 0; i < r->nfindings; i++) {
+        if (strcmp(r->findings[i].check, check) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Add a finding the fields imply unless the guest reported that check already. */
+#define DERIVE(r, check, ...)                                                                      \
+    do {                                                                                           \
+        if (!has_finding((r), (check))) {                                                          \
+            char *detail_ = xasprintf(__VA_ARGS__);                                                \
+            add_finding((r), (check), detail_);                                                    \
+            free(detail_);                                                                         \
+        }                                                                                          \
+    } while (0)
+
+static const struct report_node *member(const struct report_node *dict, const char *key)
+{
+    if (!dict || dict->kind != REPORT_DICT)
+        return NULL;
+    for (size_t i = 0; i < dict->nkids; i++) {
+        if (strcmp(dict->kids[i]->key, key) == 0)
+            return dict->kids[i];
+    }
+    return NULL;
+}
+
+/* A vmdk whose extent list names a file other than the image itself. */
+static const char *external_extent(const struct report *r, const char *filename)
+{
+    if (strcmp(r->specific_type, "vmdk") != 0)
+        return NULL;
+    const struct report_node *extents = member(r->specific, "extents");
+    for (size_t i = 0; extents && extents->kind == REPORT_LIST && i < extents->nkids; i++) {
+        const struct report_node *name = member(extents->kids[i], "filename");
+        if (name && name->kind == REPORT_STRING && strcmp(name->str, filename) != 0)
+            return name->str;
+    }
+    return NULL;
+}
+
+void report_derive_findings(struct report *r, const char *filename)
+{
+    const char *extent;
+    if (!r->have_result)
+        return;
+    if (r->backing_file)
+        DERIVE(r, PUPA_CHECK_BACKING_FILE, PUPA_DETAIL_BACKING_FILE, r->backing_file);
+    if (r->data_file)
+        DERIVE(r, PUPA_CHECK_DATA_FILE, PUPA_DETAIL_DATA_FILE, r->data_file);
+    if ((extent = external_extent(r, filename)))
+        DERIVE(r, PUPA_CHECK_EXTERNAL_EXTENT,
+               "the descriptor names extent file '%s'; qemu would open it, pupa did not", extent);
+    if (r->flags & PUPA_INFO_F_CORRUPT)
+        DERIVE(r, PUPA_CHECK_CORRUPT, "%s", PUPA_DETAIL_CORRUPT);
+    if (r->flags & PUPA_INFO_F_ENCRYPTED)
+        DERIVE(r, PUPA_CHECK_ENCRYPTED, "%s", PUPA_DETAIL_ENCRYPTED);
+    if ((r->backing_file && pupa_has_control_chars(r->backing_file)) ||
+        (r->backing_format && pupa_has_control_chars(r->backing_format)) ||
+        (r->data_file && pupa_has_control_chars(r->data_file)))
+        DERIVE(r, PUPA_CHECK_CONTROL_CHARS, "%s", PUPA_DETAIL_CONTROL_CHARS);
+    if (!pupa_format_known(r->format))
+        DERIVE(r, PUPA_CHECK_UNKNOWN_FORMAT,
+               "the guest reported format '%s', which is not one qemu-img 7.2 knows", r->format);
 }

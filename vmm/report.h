@@ -1,4 +1,5 @@
-/* report.h: what the guest said about one image, rebuilt from its frames. */
+/* report.h: what a guest answered about one image, rebuilt from its frames in the
+ * parent, checked frame by frame against the protocol and the budgets (budget.h). */
 #ifndef PUPA_REPORT_H
 #define PUPA_REPORT_H
 
@@ -6,15 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "pupa/protocol.h"
-
-/* Limits on what a (possibly hostile) guest can make the VMM hold. */
-#define REPORT_MAX_NODES     400000      /* qcow2 allows 65535 bitmaps of 6 nodes each */
-#define REPORT_MAX_BYTES     (64u << 20) /* everything a report may hold */
-#define REPORT_MAX_DEPTH     16
-#define REPORT_MAX_SNAPSHOTS 70000
-#define REPORT_MAX_FINDINGS  256
-#define REPORT_MAX_ERRORS    64
 
 enum report_kind {
     REPORT_STRING = pupa_NodeKind_NODE_STRING,
@@ -47,6 +41,16 @@ struct report_digest {
     uint64_t bytes;
 };
 
+/* Dict members by (dict, key): duplicate keys are found in O(1). */
+struct report_keyset {
+    struct report_keyslot {
+        const struct report_node *dict;
+        const struct report_node *member;
+        uint32_t hash;
+    } * slots;
+    size_t cap, used;
+};
+
 struct report {
     /* InfoResult */
     bool have_result;
@@ -65,6 +69,7 @@ struct report {
     size_t nsnapshots;
     struct report_finding *findings;
     size_t nfindings;
+    size_t guest_findings; /* the first ones came from the guest, the rest from the VMM */
     /* read */
     struct report_digest digests[PUPA_MAX_DEVICES];
     size_t ndigests;
@@ -72,26 +77,32 @@ struct report {
     bool complete;
     bool success;
     uint64_t count;
-    char *error;           /* first ErrorMessage text (or formatted fields), NULL = none */
-    uint32_t error_status; /* its status (info: PUPA_INFO_ERROR_*) */
+    char *error;                 /* first ErrorMessage text (or formatted fields), NULL = none */
+    pupa_ErrorPrint error_print; /* how that text is printed (info) */
     size_t nerrors;
-    /* set when the guest broke the rules (out of order, over a limit, ...) */
-    char protocol_error[160];
 
-    /* tree building state */
-    struct report_node *stack[REPORT_MAX_DEPTH];
+    /* building state */
+    struct report_node *stack[16];
     int depth;
     size_t nnodes;
-    size_t bytes; /* held for this report, against REPORT_MAX_BYTES */
+    size_t bytes; /* held for this report, against BUDGET_RESULT_BYTES */
+    struct report_keyset keys;
+    bool broken; /* a frame broke the protocol or a budget: no more frames are taken */
 };
 
 void report_init(struct report *r);
 void report_free(struct report *r);
-/* Take one guest message. Returns false (and sets protocol_error) when the
- * guest broke the protocol; the report must then not be trusted. */
-bool report_feed(struct report *r, const pupa_GuestMessage *m);
-/* After the guest exited: false (protocol_error set) when the frames do not
- * add up to one consistent info result. */
-bool report_check_info(struct report *r);
+/* Take one guest message. -1 (err set: guest-failure for a protocol violation,
+ * result-too-large for a budget) when the guest broke the rules; the report must
+ * then not be used, and every further call fails too. */
+PUPA_MUST_CHECK int report_feed(struct report *r, const pupa_GuestMessage *m,
+                                struct pupa_error *err);
+/* After the guest exited: -1 (err set) when the frames do not add up to one
+ * consistent info result. */
+PUPA_MUST_CHECK int report_check_info(struct report *r, struct pupa_error *err);
+/* Add the findings the result's own fields imply and the guest left out (backing
+ * file, data file, external extents, encryption, corruption, control characters, a
+ * format pupa does not know). filename: the image as the user named it. */
+void report_derive_findings(struct report *r, const char *filename);
 
 #endif

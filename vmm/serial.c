@@ -176,7 +176,6 @@ static void bulk_io(void *opaque, uint16_t offset, uint8_t *data, uint32_t size,
                                                   : NULL;
     uint8_t *buf = d.len <= PUPA_BULK_MAX ? vm_gpa(b->vm, d.buf, d.len) : NULL;
     if (s && buf) {
-        b->transfers++;
         d.status = 0;
         if (d.dir == PUPA_BULK_TX) {
             s->tx_bytes += d.len;
@@ -192,8 +191,8 @@ static void bulk_io(void *opaque, uint16_t offset, uint8_t *data, uint32_t size,
             d.status = 1;
         }
     }
-    /* the descriptor is re-checked: the tx callback may have stopped the VM,
-     * but guest RAM itself stays mapped for the whole run */
+    /* dp still points into guest RAM: the tx callback may have stopped the VM, but
+     * RAM stays mapped for the whole run (done and status are adjacent u32s) */
     memcpy(dp + offsetof(struct pupa_bulk, done), &d.done, 8);
 }
 
@@ -203,7 +202,6 @@ void serial_bulk_attach(struct serial_bulk *b, struct vm *vm, struct serial *com
     b->vm = vm;
     b->com1 = com1;
     b->com2 = com2;
-    b->transfers = 0;
     struct vm_pio_dev dev = {PUPA_PORT_BULK, 1, b, bulk_io};
     vm_add_pio(vm, &dev);
 }

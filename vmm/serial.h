@@ -32,7 +32,6 @@ void serial_attach(struct serial *s, struct vm *vm, uint16_t base);
 struct serial_bulk {
     struct vm *vm;
     struct serial *com1, *com2;
-    uint64_t transfers;
 };
 void serial_bulk_attach(struct serial_bulk *b, struct vm *vm, struct serial *com1,
                         struct serial *com2);

@@ -1,29 +1,39 @@
-/* status.c: guest frames -> per-job, per-device status. */
+/* status.c: guest frames -> the parent's model of each job (see status.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "status.h"
+#include "util.h"
 
 void status_job_init(struct status_job *j, const char *label, const char *operation, double now)
 {
     memset(j, 0, sizeof(*j));
-    PUPA_STRLCPY(j->label, label);
-    PUPA_STRLCPY(j->operation, operation);
+    PUPA_STRLCPY(j->label, label); /* raw: printers sanitize it, JSON escapes it */
+    sanitize_for_tty(j->operation, sizeof(j->operation), operation);
     j->t_start = now;
     j->running = true;
+    report_init(&j->result);
 }
 
+void status_job_free(struct status_job *j)
+{
+    report_free(&j->result);
+}
+
+/* The row of a device the guest names; a guest inventing devices gets no more rows. */
 static struct status_dev *find_dev(struct status_job *j, const char *name)
 {
+    char clean[sizeof(j->dev[0].name)];
+    sanitize_for_tty(clean, sizeof(clean), name);
     for (int i = 0; i < j->ndev; i++) {
-        if (strcmp(j->dev[i].name, name) == 0)
+        if (strcmp(j->dev[i].name, clean) == 0)
             return &j->dev[i];
     }
     if (j->ndev == PUPA_MAX_DEVICES)
-        return NULL; /* a guest inventing devices gets no more rows */
+        return NULL;
     struct status_dev *d = &j->dev[j->ndev++];
     memset(d, 0, sizeof(*d));
-    PUPA_STRLCPY(d->name, name);
+    memcpy(d->name, clean, sizeof(clean));
     d->eta = -1;
     return d;
 }
@@ -48,50 +58,83 @@ static void progress(struct status_dev *d, const pupa_ProgressMessage *p, double
         d->done = true;
 }
 
-bool status_job_frame(struct status_job *j, const pupa_GuestMessage *m, double now)
+static void error_frame(struct status_job *j, const pupa_ErrorMessage *e)
+{
+    char raw[sizeof(j->last_error)];
+    j->nerrors++;
+    if (e->message[0]) {
+        sanitize_for_tty(j->last_error, sizeof(j->last_error), e->message);
+        return;
+    }
+    snprintf(raw, sizeof(raw), "%s: %s failed at sector %llu (status %u)", e->device, e->operation,
+             (unsigned long long)e->sector, e->status);
+    sanitize_for_tty(j->last_error, sizeof(j->last_error), raw);
+}
+
+/* The progress rows: what the display draws. */
+static void feed_rows(struct status_job *j, const pupa_GuestMessage *m, double now)
 {
     struct status_dev *d;
-    j->frames++;
     switch (m->which_payload) {
     case pupa_GuestMessage_init_tag:
         if (m->payload.init.device[0] && (d = find_dev(j, m->payload.init.device)))
-            PUPA_STRLCPY(d->stage, m->payload.init.stage);
-        return true;
+            sanitize_for_tty(d->stage, sizeof(d->stage), m->payload.init.stage);
+        break;
     case pupa_GuestMessage_capacity_tag:
         if ((d = find_dev(j, m->payload.capacity.device))) {
             d->bytes = m->payload.capacity.bytes;
             snprintf(d->stage, sizeof(d->stage), "ready");
         }
-        return true;
+        break;
     case pupa_GuestMessage_progress_tag:
         if ((d = find_dev(j, m->payload.progress.device)))
             progress(d, &m->payload.progress, now);
-        return true;
-    case pupa_GuestMessage_error_tag: {
-        const pupa_ErrorMessage *e = &m->payload.error;
-        j->nerrors++;
-        if (e->message[0])
-            PUPA_STRLCPY(j->last_error, e->message);
-        else
-            snprintf(j->last_error, sizeof(j->last_error),
-                     "%s: %s failed at sector %llu (status %u)", e->device, e->operation,
-                     (unsigned long long)e->sector, e->status);
-        return true;
-    }
+        break;
+    case pupa_GuestMessage_error_tag:
+        error_frame(j, &m->payload.error);
+        break;
     case pupa_GuestMessage_info_result_tag:
-        PUPA_STRLCPY(j->format, m->payload.info_result.format);
-        if (m->payload.info_result.finding_count)
-            j->unsafe = true;
-        return true;
+        sanitize_for_tty(j->format, sizeof(j->format), m->payload.info_result.format);
+        break;
     case pupa_GuestMessage_complete_tag:
-        if (!m->payload.complete.success)
-            j->failed = true;
         for (int i = 0; i < j->ndev; i++)
             j->dev[i].done = true;
-        return true;
+        break;
     default:
-        return false;
+        break;
     }
+}
+
+int status_feed(struct status_job *j, const pupa_GuestMessage *m, double now,
+                struct pupa_error *err)
+{
+    j->frames++;
+    feed_rows(j, m, now);
+    return j->no_result ? 0 : report_feed(&j->result, m, err);
+}
+
+void status_job_end(struct status_job *j, const struct outcome *o, size_t n, double now)
+{
+    j->running = false;
+    j->finished = true;
+    j->t_end = now;
+    for (size_t i = 0; i < n; i++) {
+        j->failed |= o[i].cls != ERRC_NONE;
+        j->unsafe |= o[i].unsafe;
+    }
+}
+
+void status_totals_add(struct status_totals *t, const struct outcome *o)
+{
+    t->done++;
+    if (o->cls != ERRC_NONE) {
+        t->failed++;
+        return;
+    }
+    t->inspected++;
+    t->bytes += o->bytes;
+    if (o->unsafe)
+        t->unsafe++;
 }
 
 double status_job_fraction(const struct status_job *j)
@@ -104,6 +147,16 @@ double status_job_fraction(const struct status_job *j)
     if (j->finished)
         return 1.0;
     return tot ? (double)cur / (double)tot : 0.0;
+}
+
+bool status_line_allowed(struct status_job *j, uint32_t budget)
+{
+    if (j->lines < budget) {
+        j->lines++;
+        return true;
+    }
+    j->suppressed++;
+    return false;
 }
 
 void status_fmt_bytes(char *buf, size_t cap, double v)

@@ -148,3 +148,22 @@ void sanitize_for_tty(char *out, size_t cap, const char *s)
     }
     out[o] = '\0';
 }
+
+void sanitize_for_tty_keep_newline(char *s)
+{
+    /* each replacement is no longer than what it replaces: in place is safe */
+    char *o = s;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_len(p);
+        if (n == 0 || (n == 1 && *p != '\n' && (*p < 0x20 || *p == 0x7f))) {
+            *o++ = '?';
+            p++;
+            continue;
+        }
+        memmove(o, p, n);
+        o += n;
+        p += n;
+    }
+    *o = '\0';
+}

@@ -24,5 +24,7 @@ double now_s(void);
 /* Copy s into out[0..cap), replacing control characters and invalid UTF-8
  * with '?': for strings from an image shown on a terminal. */
 void sanitize_for_tty(char *out, size_t cap, const char *s);
+/* The same rule in place, keeping line breaks: for whole lines of output. */
+void sanitize_for_tty_keep_newline(char *s);
 
 #endif

@@ -291,4 +291,5 @@ void virtq_push(struct virtio_mmio *t, uint32_t qi, uint16_t head, uint32_t len)
     q->used_idx++;
     __atomic_store_n((uint16_t *)(used + 2), q->used_idx, __ATOMIC_RELEASE);
     t->interrupt_status |= 1; /* polled by our guest; kept for completeness */
+    vm_touch(t->vm);          /* a completed request is progress for the inactivity limit */
 }

@@ -65,7 +65,17 @@ struct vm {
     uint64_t deadline_ns;    /* 0 = none */
     volatile sig_atomic_t kicked;
     bool verbose; /* log unknown accesses to stderr */
+    /* NULL, or a counter the parent watches for its inactivity limit (--timeout):
+     * devices bump it with vm_touch() whenever the guest makes progress */
+    volatile uint64_t *activity;
 };
+
+/* The guest made progress (a device completed a request). */
+static inline void vm_touch(struct vm *vm)
+{
+    if (vm->activity)
+        ++*vm->activity;
+}
 
 /* Create a machine with ram_size bytes of RAM on the given backend.
  * Returns 0 or -1 with vm->fail set. */
@@ -76,16 +86,10 @@ void vm_destroy(struct vm *vm);
  * when the whole range is guest RAM, NULL otherwise (overflow-safe). */
 void *vm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
 
-/* Load a static ELF64 (checked against RAM), write boot structures, set entry. */
+/* Load a static ELF64 (checked against RAM and its ABI note), write the boot
+ * structures (boot_x86.c), set the entry. Devices must be attached before:
+ * the backend finishes its set-up here (the worker may be confined next). */
 int vm_load_guest(struct vm *vm, const uint8_t *elf, size_t elf_len);
-
-/* RFLAGS the guest starts with: IOPL 3 (port I/O from ring 3), IF clear. */
-#define PUPA_USER_RFLAGS (0x2ull | (3ull << 12))
-/* For a backend that cannot start the vCPU in ring 3 (Unicorn takes the CPL
- * from the SS it loads, and will only load a ring-0 SS in ring 0): writes an
- * iretq frame for (rip, rsp) in ring 3 on the exception stack and returns the
- * ring-0 RSP at which PUPA_BOOT_USER_ENTRY's iretq enters the guest. */
-uint64_t vm_user_entry_frame(struct vm *vm, uint64_t rip, uint64_t rsp);
 
 void vm_add_pio(struct vm *vm, const struct vm_pio_dev *dev);
 void vm_add_mmio(struct vm *vm, const struct vm_mmio_dev *dev);
@@ -109,8 +113,6 @@ void vm_check_kick(struct vm *vm);
 
 /* Stop the guest from outside (signal handlers): async-signal-safe. */
 void vm_interrupt(struct vm *vm);
-/* "#GP general protection" etc. */
-const char *vm_exception_name(unsigned vector);
 /* The machine this process is running right now, or NULL. */
 struct vm *vm_running(void);
 

@@ -12,9 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pupa/path.h" /* pupa_path_combine() */
+
 /* qemu reads this many bytes from offset 0 to probe a format. */
 #define FMT_PROBE_SIZE 2048
-#define FMT_PATH_MAX   4097 /* 4096 bytes + NUL, like the protocol's string fields */
+#define FMT_PATH_MAX   PUPA_PATH_MAX /* 4096 bytes + NUL, like the protocol's string fields */
 #define FMT_NAME_MAX   32
 #define FMT_ERROR_MAX  4097 /* the protocol's error message limit (qemu quotes long names) */
 
@@ -226,9 +228,5 @@ static inline void fmt_tally_add(struct fmt_tally *t, uint64_t index)
     if (t->count++ == 0)
         t->first = index;
 }
-
-/* Path arithmetic as qemu's path_combine(): name relative to base's directory
- * unless name is absolute or has a protocol prefix. Returns false when cut. */
-bool fmt_path_combine(char *dst, size_t cap, const char *base, const char *name);
 
 #endif

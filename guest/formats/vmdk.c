@@ -252,7 +252,7 @@ static void extent_path(char *dst, size_t cap, const char *image, const char *fn
         return;
     }
     char dir[FMT_PATH_MAX];
-    if (!fmt_path_combine(dir, sizeof(dir), image, ""))
+    if (!pupa_path_combine(dir, sizeof(dir), image, ""))
         dir[0] = '\0';
     snprintf(dst, cap, "%s%s", dir, fname);
 }

@@ -4,6 +4,7 @@
 
 #include "../formats/tape.h"
 #include "info.h"
+#include "pupa/findings.h"
 
 struct info_ctx {
     info_send_fn send;
@@ -105,34 +106,19 @@ static void check_polyglot(struct fmt_info *info, const struct fmt_io *io, const
                     chosen->name);
 }
 
-static bool has_control_chars(const char *s)
-{
-    for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    }
-    return false;
-}
-
 static void check_common(struct fmt_info *info)
 {
     if (info->backing_file[0])
-        fmt_finding(info, "backing-file",
-                    "the image names a backing file ('%s'); qemu would open it",
-                    info->backing_file);
+        fmt_finding(info, PUPA_CHECK_BACKING_FILE, PUPA_DETAIL_BACKING_FILE, info->backing_file);
     if (info->data_file[0])
-        fmt_finding(info, "data-file",
-                    "the image names an external data file ('%s'); qemu would open it",
-                    info->data_file);
+        fmt_finding(info, PUPA_CHECK_DATA_FILE, PUPA_DETAIL_DATA_FILE, info->data_file);
     if (info->flags & PUPA_INFO_F_CORRUPT)
-        fmt_finding(info, "corrupt", "the image is marked corrupt");
+        fmt_finding(info, PUPA_CHECK_CORRUPT, PUPA_DETAIL_CORRUPT);
     if (info->flags & PUPA_INFO_F_ENCRYPTED)
-        fmt_finding(info, "encrypted", "the contents are encrypted and cannot be inspected");
-    if (has_control_chars(info->backing_file) || has_control_chars(info->backing_format) ||
-        has_control_chars(info->data_file))
-        fmt_finding(info, "control-characters",
-                    "a file name in the image holds control characters (line breaks, escape "
-                    "sequences): its text output could mislead a reader or a terminal");
+        fmt_finding(info, PUPA_CHECK_ENCRYPTED, PUPA_DETAIL_ENCRYPTED);
+    if (pupa_has_control_chars(info->backing_file) ||
+        pupa_has_control_chars(info->backing_format) || pupa_has_control_chars(info->data_file))
+        fmt_finding(info, PUPA_CHECK_CONTROL_CHARS, PUPA_DETAIL_CONTROL_CHARS);
 }
 
 void info_result_msg(pupa_GuestMessage *m, const struct fmt_info *info, const char *device,
@@ -168,8 +154,9 @@ void info_add_findings(struct fmt_info *info, const struct fmt_io *io, const str
 
 static bool fail(struct info_ctx *ctx, const char *message, bool whole)
 {
-    pupa_msg_error(&ctx->msg, "info", ctx->device, 0,
-                   whole ? PUPA_INFO_ERROR_WHOLE : PUPA_INFO_ERROR_OPEN, message);
+    pupa_msg_error(&ctx->msg, "info", ctx->device, 0, 0, message);
+    ctx->msg.payload.error.print =
+        whole ? pupa_ErrorPrint_ERROR_PRINT_WHOLE_LINE : pupa_ErrorPrint_ERROR_PRINT_OPEN;
     ctx->send(ctx->send_ctx, &ctx->msg);
     pupa_msg_complete(&ctx->msg, "info", 0, false);
     ctx->send(ctx->send_ctx, &ctx->msg);

@@ -1,4 +1,5 @@
-/* rt.c: guest runtime: start-up, VmmConfig, frames out, log, exit, panics. */
+/* rt.c: guest runtime: ABI note, start-up, VmmConfig, frames out, log, exit,
+ * panics. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,11 @@
 #include "rt.h"
 
 uint64_t rt_ram_top;
+
+/* The ABI this guest was built for: the VMM's loader refuses any other. */
+__attribute__((section(PUPA_NOTE_SECTION), aligned(4),
+               used)) static const struct pupa_abi_note abi_note = {
+    sizeof(PUPA_NOTE_NAME), sizeof(uint32_t), PUPA_NOTE_ABI, PUPA_NOTE_NAME, PUPA_ABI_VERSION};
 
 #define RT_STACK_SIZE (1024 * 1024)
 extern char _end[];

@@ -140,3 +140,12 @@ const char *pupa_compare_outcome_name(pupa_CompareOutcome outcome)
         return names[outcome];
     return NULL;
 }
+
+const char *pupa_error_print_name(pupa_ErrorPrint print)
+{
+    static const char *const names[] = {"ERROR_PRINT_DEFAULT", "ERROR_PRINT_OPEN",
+                                        "ERROR_PRINT_WHOLE_LINE"};
+    if ((unsigned)print < sizeof(names) / sizeof(names[0]))
+        return names[print];
+    return NULL;
+}

@@ -1,13 +1,16 @@
 """pupatest.py: helpers shared by pupa's end-to-end tests (run with /usr/bin/python3)."""
+import argparse
 import fcntl
 import json
 import os
 import pty
 import select
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 
@@ -67,6 +70,32 @@ def no_escapes(text, what):
         fail(f"{what} contains escape codes: {text!r}")
 
 
+ERROR_KEYS = {"filename", "error", "error-class", "retryable"}
+RETRYABLE = {"timeout", "interrupted", "resources", "io-error"}
+
+
+def error_class(error):
+    """The "error-class" pupa gives an error line, from its wording (the common cases)."""
+    rules = (("No such file or directory", "not-found"), ("Not a directory", "not-found"),
+             ("Permission denied", "permission"), ("is a directory", "not-a-file"),
+             ("is a FIFO", "not-a-file"), ("is a socket", "not-a-file"),
+             ("is a character device", "not-a-file"), ("driver requires", "not-a-file"),
+             ("Unknown driver", "unsupported"), ("--backing-chain:", "unsupported"),
+             ("no progress for", "timeout"), (": interrupted", "interrupted"),
+             ("exceeds", "result-too-large"), ("guest protocol error", "guest-failure"),
+             ("worker", "guest-failure"), ("read failed", "io-error"))
+    for words, cls in rules:
+        if words in error:
+            return cls
+    return "refused" if error.startswith("Could not open '") else "guest-failure"
+
+
+def error_object(name, error):
+    """The JSON object of an image that could not be inspected."""
+    cls = error_class(error)
+    return {"filename": name, "error": error, "error-class": cls, "retryable": cls in RETRYABLE}
+
+
 def expect(cond, why):
     if not cond:
         fail(why)
@@ -113,3 +142,93 @@ def run_pty(cmd, env=None, size=(24, 72), interrupt_when=None, timeout=120):
     os.close(master)
     return p.returncode, out.decode(), term.decode("utf-8", "replace"), sent, \
         time.monotonic() - t0
+
+
+def run_pty_all(cmd, env=None, size=(24, 80), timeout=300):
+    """cmd with stdin, stdout and stderr on one pseudo-terminal: its exit status and
+    every byte the terminal received."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env,
+                         start_new_session=True)
+    os.close(slave)
+    term, t0 = b"", time.monotonic()
+    while True:
+        r, _, _ = select.select([master], [], [], 0.05)
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                chunk = b""
+            if not chunk:
+                break
+            term += chunk
+        if time.monotonic() - t0 > timeout:
+            os.killpg(p.pid, signal.SIGKILL)
+            fail("timed out")
+    p.wait()
+    os.close(master)
+    return p.returncode, term.decode("utf-8", "surrogateescape")
+
+
+def is_asan(pupa):
+    """Is this pupa built with AddressSanitizer (whose memory figures differ)?"""
+    p = subprocess.run(["ldd", pupa], capture_output=True, text=True)
+    return "libasan" in p.stdout
+
+
+class Context:
+    """What a test case gets: the pupa under test, the backend, the test guests'
+    directory, a fresh work directory and any extra arguments."""
+
+    def __init__(self, args):
+        self.pupa = os.path.abspath(args.pupa) if args.pupa else None
+        self.accel = args.accel
+        self.guests = args.guests
+        self.extra = args.extra
+        self.asan = bool(self.pupa) and is_asan(self.pupa)
+        self.dir = None
+
+    def guest(self, name):
+        return os.path.join(self.guests, f"guest-{name}.elf")
+
+
+def case_main(cases, setup=None):
+    """The one way every end-to-end test runs: SCRIPT --list prints the case names (CMake
+    reads them: the list of cases is written once, here); SCRIPT CASE --pupa PUPA
+    [--accel kvm|emu] [--guests DIR] [--work DIR] [EXTRA...] runs one case in a fresh
+    work directory, skipping (77) when its backend cannot run."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", nargs="?")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--pupa")
+    ap.add_argument("--accel")
+    ap.add_argument("--guests")
+    ap.add_argument("--work")
+    ap.add_argument("extra", nargs="*")
+    args = ap.parse_args()
+    if args.list:
+        print(" ".join(cases))
+        return
+    if args.case not in cases or not args.pupa:
+        ap.error(f"want a case ({', '.join(cases)}) and --pupa")
+    if args.accel:
+        need_accel(args.accel)
+    ctx = Context(args)
+    if args.work:
+        shutil.rmtree(args.work, ignore_errors=True)
+        os.makedirs(args.work)
+        ctx.dir = args.work
+    else:
+        ctx.dir = tempfile.mkdtemp(prefix=f"pupa-{args.case}-")
+    os.chmod(ctx.dir, 0o755)
+    t0 = time.monotonic()
+    try:
+        if setup:
+            setup(ctx)
+        cases[args.case](ctx)
+    finally:
+        if not args.work:
+            shutil.rmtree(ctx.dir, ignore_errors=True)
+    print(f"OK {args.case}{' on ' + args.accel if args.accel else ''} "
+          f"({time.monotonic() - t0:.1f} s)")

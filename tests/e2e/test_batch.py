@@ -9,14 +9,15 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pupatest import (HIDE, SHOW, expect, fail, json_lines, need_accel,  # noqa: E402
-                      need_tool, no_escapes, run, run_pty, skip)
+from pupatest import (HIDE, SHOW, error_object, expect, fail, json_lines,  # noqa: E402
+                      need_accel, need_tool, no_escapes, run, run_pty, skip)
 
 SUMMARY_RE = re.compile(r"pupa: (\d+) inspected, (\d+) failed, (\d+) unsafe, ([0-9.]+) s elapsed, "
                         r"([0-9.]+) images/s( \(interrupted\))?")
@@ -161,8 +162,8 @@ def check_lines(objs, entries, refs, what):
             expect(o == r.obj,
                    f"{what}: {e!r}: batch line\n{o}\ndiffers from the single run\n{r.obj}")
         else:
-            expect(o == {"filename": e, "error": r.error},
-                   f"{what}: {e!r}: want {{filename, error: {r.error!r}}}, got {o}")
+            want = error_object(e, r.error)
+            expect(o == want, f"{what}: {e!r}: want {want}, got {o}")
 
 
 def summary_counts(err, what):
@@ -260,6 +261,17 @@ def case_mixed(pupa, accel, d):
         rc, out, err = run(pupa_cmd(pupa, accel, "--output=json", "-j2", *args, *sel))
         expect(rc == want, f"{args} on {len(sel)} images ({sum(e in bad for e in sel)} failing, "
                            f"{sum(e in unsafe for e in sel)} unsafe): exit {rc}, want {want}")
+        # --require-safe names every unsafe image and its checks on stderr (a CI log says
+        # which image failed the gate); without it, no such line
+        for e in sel:
+            if e in bad or byname[e].obj["safety"]["safe"]:
+                continue
+            checks = []
+            for f in byname[e].obj["safety"]["findings"]:
+                if f["check"] not in checks:
+                    checks.append(f["check"])
+            line = f"pupa: {e}: UNSAFE ({', '.join(checks)})"
+            expect((line in err.splitlines()) == bool(args), f"{args}: {line!r} in {err!r}")
 
     # an unreadable file: root reads anything, so this part runs as nobody
     unreadable = os.path.join(d, "unreadable.qcow2")
@@ -284,7 +296,7 @@ def case_mixed(pupa, accel, d):
         expect(rc == 1, f"as nobody: exit {rc}, want 1: {err}")
         objs = json_lines(out)
         want_err = f"Could not open '{unreadable}': Permission denied"
-        expect(len(objs) == 5 and objs[1] == {"filename": unreadable, "error": want_err},
+        expect(len(objs) == 5 and objs[1] == error_object(unreadable, want_err),
                f"as nobody: {objs[1:2]}, want the error {want_err!r}")
         expect(err.splitlines().count("pupa: " + want_err) == 1, err)
         for i in (0, 2, 4):
@@ -504,13 +516,18 @@ def case_files_from(pupa, accel, d):
     got = json_lines(p.stdout.decode())
     expect(p.returncode == 1 and [o["filename"] for o in got] == aw["newline"].split("\n")
            and all("error" in o for o in got), f"newline list of a newline name: {got}")
-    # an unreadable list is an error naming it
+    # an unreadable list is a usage error naming it (2, not an image failure)
     rc, out, err = run(pupa_cmd(pupa, accel, f"--files-from={aw['missing']}"))
-    expect(rc == 1 and aw["missing"] in err, f"missing list: exit {rc}: {err}")
-    # an empty list is "no image given"
-    p = subprocess.run(pupa_cmd(pupa, accel, "--files-from=-"), input=b"",
-                       capture_output=True, timeout=60)
-    expect(p.returncode == 2, f"empty list: exit {p.returncode}")
+    expect(rc == 2 and aw["missing"] in err and out == "", f"missing list: exit {rc}: {err}")
+    rc, out, err = run(pupa_cmd(pupa, accel, f"--files-from={d}"))
+    expect(rc == 2 and "--files-from" in err and out == "", f"a directory as list: {rc}: {err}")
+    # an empty list is nothing to do: exit 0, nothing printed (a cron job over an empty
+    # upload directory succeeds)
+    for sep in ([], ["-0"]):
+        p = subprocess.run(pupa_cmd(pupa, accel, "--files-from=-", *sep), input=b"",
+                           capture_output=True, timeout=60)
+        expect((p.returncode, p.stdout, p.stderr) == (0, b"", b""),
+               f"empty list {sep}: exit {p.returncode} {p.stderr!r}")
 
 
 def case_output_errors(pupa, accel, d):
@@ -539,7 +556,9 @@ def case_output_errors(pupa, accel, d):
         fail("pupa kept scanning after its reader went away")
     secs = time.monotonic() - t0
     expect(json.loads(first)["filename"] == entries[0], first)
-    expect(p.returncode == 1, f"closed pipe: exit {p.returncode}, want 1")
+    # like coreutils: a reader that went away ends pupa quietly, by SIGPIPE, which no
+    # image failure (1) can be mistaken for
+    expect(p.returncode == -signal.SIGPIPE, f"closed pipe: exit {p.returncode}, want SIGPIPE")
     expect(b"standard output" not in err, f"a message for a closed pipe: {err!r}")
     left = [line for line in subprocess.run(["ps", "-eo", "pid,args"], capture_output=True,
                                             text=True).stdout.splitlines() if d in line]

@@ -20,7 +20,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pupatest import expect, fail, need_accel, need_tool, skip  # noqa: E402
+from pupatest import (ERROR_KEYS, error_object, expect, fail, need_accel,  # noqa: E402
+                      need_tool, skip)
 
 PUPA = ACCEL = WORK = None
 # failure markers of the machine itself: none may ever appear
@@ -761,9 +762,9 @@ def case_format():
     expect(rc == 1, f"batch -f qcow2: exit {rc}, want 1")
     expect(len(out.splitlines()) == 2 and len(objs) == 2 and objs[0]["format"] == "qcow2",
            f"batch output {out!r}")
-    expect(objs[1] == {"filename": "raw.img",
-                       "error": "Could not open 'raw.img': Image is not in qcow2 format"},
-           f"batch error line {objs[1]}")
+    expect(objs[1] == error_object("raw.img",
+                                   "Could not open 'raw.img': Image is not in qcow2 format")
+           and objs[1]["error-class"] == "refused", f"batch error line {objs[1]}")
 
 
 def case_format_unknown():
@@ -880,11 +881,12 @@ def case_qemu_options():
     rc, out, err = pupa("--backing-chain", "--output=json", "base.qcow2", "top.qcow2")
     lines = [json.loads(ln) for ln in out.splitlines()]
     expect(rc == 1 and len(lines) == 2 and isinstance(lines[0], list) and
-           lines[0][0]["format"] == "qcow2" and set(lines[1]) == {"filename", "error"},
+           lines[0][0]["format"] == "qcow2" and set(lines[1]) == ERROR_KEYS and
+           lines[1]["error-class"] == "unsupported" and lines[1]["retryable"] is False,
            f"batch --backing-chain: exit {rc} {out!r}")
     for args in (["read", "-U", "base.qcow2"], ["read", "--backing-chain", "base.qcow2"]):
         p = subprocess.run([PUPA] + args, capture_output=True, text=True, cwd=WORK)
-        expect(p.returncode == 2 and p.stdout == "" and "applies to info" in p.stderr,
+        expect(p.returncode == 2 and p.stdout == "" and "does not apply to 'pupa read'" in p.stderr,
                f"pupa {' '.join(args)}: exit {p.returncode} {p.stderr!r}")
 
 

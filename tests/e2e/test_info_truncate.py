@@ -15,7 +15,8 @@ For each cut: `qemu-img info` (human and JSON) on the cut file, and one batch
 `pupa info --accel=ACCEL -j2 --files-from` per output mode over all cuts. Where
 qemu-img succeeds pupa must print the same (human without the safety block, JSON
 without "safety"); where it fails pupa must fail that image with one line
-"Could not open 'CUT': REASON" (in JSON: {"filename", "error"}). Nothing may
+"Could not open 'CUT': REASON" (in JSON: {"filename", "error", "error-class":
+"refused", "retryable": false}). Nothing may
 mention a crash, a dead worker, a timeout or a protocol error."""
 import concurrent.futures
 import json
@@ -27,7 +28,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pupatest import expect, fail, need_accel, need_tool  # noqa: E402
+from pupatest import ERROR_KEYS, expect, fail, need_accel, need_tool  # noqa: E402
 
 HEAD = 64 * 1024
 PAST = 10  # sampled lengths past the first 64 KiB
@@ -295,7 +296,8 @@ def main():
             ok += 1
         else:
             want = f"Could not open '{cut}': "
-            if set(obj) != {"filename", "error"} or not obj["error"].startswith(want):
+            if set(obj) != ERROR_KEYS or not obj["error"].startswith(want) or \
+                    (obj["error-class"], obj["retryable"]) != ("refused", False):
                 bad.append(f"{what}: qemu-img fails ({qerr}), pupa: {json.dumps(obj)[:300]}")
                 continue
             reason = obj["error"][len(want):]

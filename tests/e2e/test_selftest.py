@@ -19,5 +19,5 @@ expect(int(m.group(5)) == 4, f"{m.group(5)} frames, the guest sends 4")
 expect(1 <= int(m.group(4)) <= 20, f"{m.group(4)} exits (the budget is 20)")
 # a bad accelerator name is a usage error
 rc, out, err = run([pupa, "selftest", "--accel=bogus"])
-expect(rc == 2 and "unknown accelerator 'bogus'" in err, f"exit {rc}: {err}")
+expect(rc == 2 and "--accel must be auto, kvm or emu, not 'bogus'" in err, f"exit {rc}: {err}")
 print("OK")

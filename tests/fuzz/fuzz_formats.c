@@ -33,6 +33,8 @@ static void die_fuzz(const char *what, const char *detail)
     fuzz_die("fuzz_formats", what, detail);
 }
 
+static struct pupa_error feed_err;
+
 /* Every message through a real encode/decode, as on the serial port. */
 static void send_msg(void *ctx, const pupa_GuestMessage *m)
 {
@@ -48,7 +50,8 @@ static void send_msg(void *ctx, const pupa_GuestMessage *m)
     st = pupa_frame_decode(pupa_GuestMessage_fields, &decoded, frame, len, &used, NULL);
     if (st != PUPA_FRAME_OK || used != len)
         die_fuzz("a frame the guest encoded does not decode", pupa_frame_status_str(st));
-    report_feed(r, &decoded);
+    if (report_feed(r, &decoded, &feed_err) != 0)
+        return; /* report_check_info() reports it */
 }
 
 /* ------------------------------------------------------------ a strict JSON checker */
@@ -221,9 +224,10 @@ static void inspect(const struct fmt_io *io, const char *forced, bool tty, struc
 {
     struct report r;
     report_init(&r);
+    err_init(&feed_err);
     bool ok = info_run(io, forced, "vda", send_msg, &r);
-    if (!report_check_info(&r))
-        die_fuzz("the frames are a guest protocol error for the VMM", r.protocol_error);
+    if (report_check_info(&r, &feed_err) != 0)
+        die_fuzz("the frames are a guest protocol error for the VMM", feed_err.msg);
     if (ok != r.success)
         die_fuzz("info_run's result and the Complete message disagree", NULL);
     if (!ok) {
@@ -234,6 +238,10 @@ static void inspect(const struct fmt_io *io, const char *forced, bool tty, struc
         if (!r.have_result || !r.format[0])
             die_fuzz("success without a format", NULL);
         r.actual_size = io->size / 2;
+        size_t nguest = r.nfindings;
+        report_derive_findings(&r, io->filename);
+        if (r.nfindings != nguest)
+            die_fuzz("the guest left out a finding its own fields imply", r.findings[nguest].check);
         size_t before = out->len;
         output_info_human(out, &r, io->filename, tty);
         if (strlen(out->s + before) != out->len - before)

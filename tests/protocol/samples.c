@@ -213,6 +213,7 @@ static void guest_max(pupa_GuestMessage *m, int kind)
         p->sector = UINT64_MAX;
         p->status = UINT32_MAX;
         fill_grins(p->message, sizeof(p->message));
+        p->print = pupa_ErrorPrint_ERROR_PRINT_WHOLE_LINE; /* the highest value */
         break;
     }
     case SK_COMPLETE: {
@@ -471,6 +472,7 @@ const char *sample_guest_diff(const pupa_GuestMessage *want, const pupa_GuestMes
         CMP_NUM("payload.error.", a, b, sector);
         CMP_NUM("payload.error.", a, b, status);
         CMP_STR("payload.error.", a, b, message);
+        CMP_NUM("payload.error.", a, b, print);
         return NULL;
     }
     case pupa_GuestMessage_complete_tag: {

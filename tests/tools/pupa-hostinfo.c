@@ -18,6 +18,8 @@
 #include "../unit/testutil.h"
 
 /* Send each message through a real encode/decode round trip into the report. */
+static struct pupa_error feed_err;
+
 static void send_msg(void *c, const pupa_GuestMessage *m)
 {
     struct report *r = c;
@@ -30,7 +32,8 @@ static void send_msg(void *c, const pupa_GuestMessage *m)
             PUPA_FRAME_OK ||
         used != len)
         die("frame decode failed");
-    report_feed(r, &decoded);
+    if (report_feed(r, &decoded, &feed_err) != 0)
+        return; /* report_check_info() below says why */
 }
 
 int main(int argc, char **argv)
@@ -61,12 +64,14 @@ int main(int argc, char **argv)
         die("%s: %s", filename, strerror(errno));
     struct report r;
     report_init(&r);
+    err_init(&feed_err);
     info_run(&io, format, "vda", send_msg, &r);
-    if (!report_check_info(&r))
-        die("%s: protocol: %s", filename, r.protocol_error);
+    if (report_check_info(&r, &feed_err) != 0)
+        die("%s: %s", filename, feed_err.msg);
     if (!r.success)
         die("Could not open '%s': %s", filename, r.error ? r.error : "unknown error");
     r.actual_size = (uint64_t)st.st_blocks * 512;
+    report_derive_findings(&r, filename);
 
     struct strbuf out;
     sb_init(&out);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "vmm/budget.h"
 #include "vmm/output.h"
 #include "vmm/report.h"
 
@@ -28,9 +29,18 @@ static pupa_GuestMessage result(uint32_t nodes, const char *type)
     return m;
 }
 
+static struct pupa_error last;
+
 static bool feed(struct report *r, pupa_GuestMessage m)
 {
-    return report_feed(r, &m);
+    err_init(&last);
+    return report_feed(r, &m, &last) == 0;
+}
+
+static bool check_info(struct report *r)
+{
+    err_init(&last);
+    return report_check_info(r, &last) == 0;
 }
 
 START_TEST(tree_and_order)
@@ -48,7 +58,7 @@ START_TEST(tree_and_order)
     pupa_GuestMessage done;
     pupa_msg_complete(&done, "info", 1, true);
     ck_assert(feed(&r, done));
-    ck_assert(report_check_info(&r));
+    ck_assert(check_info(&r));
     struct strbuf out;
     sb_init(&out);
     output_info_human(&out, &r, "x.qcow2", false);
@@ -80,19 +90,20 @@ START_TEST(hostile_frames)
     struct report r;
     report_init(&r);
     ck_assert(!feed(&r, node(pupa_NodeKind_NODE_END, "", "")));
-    ck_assert_str_eq(r.protocol_error, "format-specific tree: END without an open container");
+    ck_assert_str_eq(last.msg,
+                     "guest protocol error: format-specific tree: END without an open container");
     report_free(&r);
 
     report_init(&r);
     ck_assert(!feed(&r, node(pupa_NodeKind_NODE_STRING, "a", "b")));
-    ck_assert_str_eq(r.protocol_error, "format-specific tree: root is not a dict");
+    ck_assert_str_eq(last.msg, "guest protocol error: format-specific tree: root is not a dict");
     report_free(&r);
 
     report_init(&r);
     feed(&r, node(pupa_NodeKind_NODE_DICT, "", ""));
     feed(&r, node(pupa_NodeKind_NODE_BOOL, "k", ""));
     ck_assert(!feed(&r, node(pupa_NodeKind_NODE_BOOL, "k", "")));
-    ck_assert_str_eq(r.protocol_error, "format-specific tree: duplicate key 'k'");
+    ck_assert_str_eq(last.msg, "guest protocol error: format-specific tree: duplicate key 'k'");
     report_free(&r);
 
     report_init(&r);
@@ -105,8 +116,9 @@ START_TEST(hostile_frames)
     int opened = 1;
     while (feed(&r, node(pupa_NodeKind_NODE_LIST, "l", "")))
         opened++;
-    ck_assert_int_eq(opened, REPORT_MAX_DEPTH);
-    ck_assert_str_eq(r.protocol_error, "format-specific tree deeper than 16");
+    ck_assert_int_eq(opened, BUDGET_DEPTH);
+    ck_assert_str_eq(last.msg,
+                     "guest result exceeds its budget: format-specific tree deeper than 16");
     report_free(&r);
 
     report_init(&r);
@@ -118,7 +130,7 @@ START_TEST(hostile_frames)
     feed(&r, node(pupa_NodeKind_NODE_DICT, "", ""));
     feed(&r, node(pupa_NodeKind_NODE_END, "", ""));
     ck_assert(!feed(&r, result(5, "qcow2")));
-    ck_assert_str_eq(r.protocol_error, "info result announces 5 nodes, 1 arrived");
+    ck_assert_str_eq(last.msg, "guest protocol error: info result announces 5 nodes, 1 arrived");
     report_free(&r);
 
     /* a tree without a type, frames after the result, success without a result */
@@ -133,7 +145,7 @@ START_TEST(hostile_frames)
     pupa_GuestMessage done;
     pupa_msg_complete(&done, "info", 1, true);
     feed(&r, done);
-    ck_assert(!report_check_info(&r));
+    ck_assert(!check_info(&r));
     ck_assert(!feed(&r, done)); /* nothing after complete */
     report_free(&r);
 
@@ -146,8 +158,10 @@ START_TEST(hostile_frames)
     size_t n = 0;
     while (feed(&r, node(pupa_NodeKind_NODE_STRING, "", big)))
         n++;
-    ck_assert_uint_lt(n, (REPORT_MAX_BYTES / 4096) + 1);
-    ck_assert_str_eq(r.protocol_error, "the report grew over 64 MiB");
+    ck_assert_uint_lt(n, (BUDGET_RESULT_BYTES / 4096) + 1);
+    ck_assert_uint_gt(n, (BUDGET_RESULT_BYTES / 4096) * 9 / 10);
+    ck_assert_int_eq(last.cls, ERRC_RESULT_TOO_LARGE);
+    ck_assert_str_eq(last.msg, "guest result exceeds its budget: it holds more than 256 MiB");
     report_free(&r);
 }
 END_TEST

@@ -1,5 +1,5 @@
 /* test_vmm_elf.c: the guest ELF loader refuses everything but a sane static
- * ELF64 inside guest RAM, and loads that one exactly. */
+ * ELF64 inside guest RAM with pupa's ABI note, and loads that one exactly. */
 #include <check.h>
 #include <elf.h>
 #include <stdlib.h>
@@ -10,11 +10,13 @@
 
 #define RAM (4u << 20)
 static uint8_t ram[RAM];
+static struct vm vm = {.ram = ram, .ram_size = RAM};
 static char err[256];
 
 struct image {
     Elf64_Ehdr eh;
-    Elf64_Phdr ph[2];
+    Elf64_Phdr ph[3];
+    struct pupa_abi_note note;
     uint8_t code[64];
 };
 
@@ -29,16 +31,20 @@ static void make(struct image *im)
     im->eh.e_entry = 0x100000;
     im->eh.e_phoff = offsetof(struct image, ph);
     im->eh.e_phentsize = sizeof(Elf64_Phdr);
-    im->eh.e_phnum = 1;
+    im->eh.e_phnum = 2;
     im->ph[0] = (Elf64_Phdr){PT_LOAD,  PF_R | PF_X, offsetof(struct image, code),
                              0x100000, 0x100000,    sizeof(im->code),
                              0x2000,   0x1000};
+    im->ph[1] =
+        (Elf64_Phdr){PT_NOTE, PF_R, offsetof(struct image, note), 0, 0, sizeof(im->note), 0, 4};
+    im->note = (struct pupa_abi_note){sizeof(PUPA_NOTE_NAME), 4, PUPA_NOTE_ABI, PUPA_NOTE_NAME,
+                                      PUPA_ABI_VERSION};
     memset(im->code, 0x90, sizeof(im->code));
 }
 
 static int load(struct image *im, uint64_t *entry)
 {
-    return elf_load((const uint8_t *)im, sizeof(*im), ram, RAM, 0x10000, entry, err, sizeof(err));
+    return elf_load(&vm, (const uint8_t *)im, sizeof(*im), 0x10000, entry, err, sizeof(err));
 }
 
 START_TEST(loads_and_zero_fills)
@@ -115,8 +121,8 @@ static void interp(struct image *im)
 }
 static void dynamic(struct image *im)
 {
-    im->eh.e_phnum = 2;
-    im->ph[1] = (Elf64_Phdr){PT_DYNAMIC, PF_R, 0, 0x200000, 0x200000, 0, 0, 8};
+    im->eh.e_phnum = 3;
+    im->ph[2] = (Elf64_Phdr){PT_DYNAMIC, PF_R, 0, 0x200000, 0x200000, 0, 0, 8};
 }
 static void filesz_over_memsz(struct image *im)
 {
@@ -159,6 +165,43 @@ static void no_load(struct image *im)
     im->ph[0].p_type = PT_NOTE;
 }
 
+static void no_note(struct image *im)
+{
+    im->ph[1].p_type = PT_NULL;
+}
+static void old_version(struct image *im)
+{
+    im->note.abi_version = PUPA_ABI_VERSION - 1;
+}
+static void other_owner(struct image *im)
+{
+    memcpy(im->note.name, "GNU", 4);
+}
+static void other_type(struct image *im)
+{
+    im->note.type = PUPA_NOTE_ABI + 1;
+}
+static void short_desc(struct image *im)
+{
+    im->note.descsz = 2;
+}
+static void note_outside_file(struct image *im)
+{
+    im->ph[1].p_offset = 1u << 20;
+}
+static void note_namesz_huge(struct image *im)
+{
+    im->note.namesz = UINT32_MAX;
+}
+static void note_descsz_huge(struct image *im)
+{
+    im->note.descsz = UINT32_MAX - 2;
+}
+static void note_cut(struct image *im)
+{
+    im->ph[1].p_filesz = 8;
+}
+
 START_TEST(refuses_bad_files)
 {
     refused(bad_magic, "not an ELF file");
@@ -183,6 +226,15 @@ START_TEST(refuses_bad_files)
     refused(entry_elsewhere, "entry point");
     refused(entry_not_exec, "entry point");
     refused(no_load, "no loadable segment");
+    refused(no_note, "not a pupa guest: no ABI note (.note.pupa.abi");
+    refused(old_version, "built for pupa ABI version");
+    refused(other_owner, "no ABI note");
+    refused(other_type, "no ABI note");
+    refused(short_desc, "no ABI note");
+    refused(note_outside_file, "note segment 1 outside the file");
+    refused(note_namesz_huge, "note segment 1 is malformed");
+    refused(note_descsz_huge, "note segment 1 is malformed");
+    refused(note_cut, "note segment 1 is malformed");
 }
 END_TEST
 
@@ -194,7 +246,7 @@ START_TEST(short_files)
     for (size_t n = 0; n < sizeof(im); n++) {
         uint8_t *copy = malloc(n ? n : 1); /* exact size: ASan sees any over-read */
         memcpy(copy, &im, n);
-        int rc = elf_load(copy, n, ram, RAM, 0x10000, &entry, err, sizeof(err));
+        int rc = elf_load(&vm, copy, n, 0x10000, &entry, err, sizeof(err));
         ck_assert_int_eq(rc, -1);
         free(copy);
     }

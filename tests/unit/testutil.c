@@ -116,9 +116,12 @@ void file_io_close(struct fmt_io *io)
     io->ctx = NULL;
 }
 
+static struct pupa_error feed_err;
+
 static void to_report(void *ctx, const pupa_GuestMessage *m)
 {
-    report_feed(ctx, m);
+    if (report_feed(ctx, m, &feed_err) != 0)
+        return; /* report_check_info() reports it */
 }
 
 int test_info(const struct fmt_io *io, const char *format, char **human, char **json, char **error)
@@ -126,9 +129,10 @@ int test_info(const struct fmt_io *io, const char *format, char **human, char **
     struct report r;
     report_init(&r);
     *human = *json = *error = NULL;
+    err_init(&feed_err);
     info_run(io, format, "vda", to_report, &r);
-    if (!report_check_info(&r)) {
-        *error = xstrdup(r.protocol_error);
+    if (report_check_info(&r, &feed_err) != 0) {
+        *error = xstrdup(feed_err.msg);
         report_free(&r);
         return -1;
     }

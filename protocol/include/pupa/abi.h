@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define PUPA_ABI_VERSION 2
+#define PUPA_ABI_VERSION 3
 
 /* ------------------------------------------------------------ guest memory */
 
@@ -18,6 +18,20 @@
 
 /* The guest ELF is static, non-PIE and linked at 1 MiB. */
 #define PUPA_GUEST_LOAD_ADDR 0x100000ull
+
+/* Every guest carries this ELF note (in a PT_NOTE segment; guest/rt emits it,
+ * guest/link.ld keeps it), naming the ABI version it was built for. The VMM
+ * refuses a guest without it or with another version. */
+#define PUPA_NOTE_SECTION ".note.pupa.abi"
+#define PUPA_NOTE_NAME    "PUPA"
+#define PUPA_NOTE_ABI     1 /* note type */
+struct pupa_abi_note {
+    uint32_t namesz;      /* sizeof(PUPA_NOTE_NAME) */
+    uint32_t descsz;      /* sizeof(abi_version) */
+    uint32_t type;        /* PUPA_NOTE_ABI */
+    char name[8];         /* PUPA_NOTE_NAME, NUL-padded to a multiple of 4 */
+    uint32_t abi_version; /* PUPA_ABI_VERSION */
+};
 
 /* Boot structures the VMM writes below the guest image before entry. The
  * guest runs in ring 3 (CPL 3, IOPL 3: port I/O allowed, privileged
@@ -145,10 +159,6 @@ struct pupa_blk_alloc {
 /* pupa additions */
 #define PUPA_INFO_F_HAS_DIRTY_FLAG (1u << 16) /* qemu-img prints dirty-flag */
 #define PUPA_INFO_F_HAS_ENCRYPTED  (1u << 17) /* qemu-img prints encrypted */
-
-/* ErrorMessage.status of a failed "info": how the VMM prints the message. */
-#define PUPA_INFO_ERROR_OPEN  1 /* after "Could not open 'FILE': ", like most of qemu-img's */
-#define PUPA_INFO_ERROR_WHOLE 2 /* the whole line, as qemu-img prints a few */
 
 /* Sector sizes the guest accepts in DeviceConfig.sector_size. */
 #define PUPA_SECTOR_SIZE_OK(s) ((s) == 512 || (s) == 1024 || (s) == 2048 || (s) == 4096)

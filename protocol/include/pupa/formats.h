@@ -42,4 +42,18 @@ static inline bool pupa_format_known(const char *name)
     return false;
 }
 
+/* The file type a --format name requires before anything is read: qemu's protocol
+ * drivers asked for as a format (file: a regular file; host_device: a block
+ * device); every image format takes either. */
+enum pupa_format_file { PUPA_FORMAT_ANY_FILE, PUPA_FORMAT_REGULAR_FILE, PUPA_FORMAT_BLOCK_DEVICE };
+
+static inline enum pupa_format_file pupa_format_file_rule(const char *name)
+{
+    if (strcmp(name, "file") == 0)
+        return PUPA_FORMAT_REGULAR_FILE;
+    if (strcmp(name, "host_device") == 0)
+        return PUPA_FORMAT_BLOCK_DEVICE;
+    return PUPA_FORMAT_ANY_FILE;
+}
+
 #endif

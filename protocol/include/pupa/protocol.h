@@ -109,6 +109,18 @@ bool pupa_strlcpy(char *dst, const char *src, size_t cap);
 const char *pupa_level_name(pupa_Level level);
 const char *pupa_node_kind_name(pupa_NodeKind kind);
 const char *pupa_compare_outcome_name(pupa_CompareOutcome outcome);
+const char *pupa_error_print_name(pupa_ErrorPrint print);
+
+/* "vda", "vdb", ...: the name of disk `index` (0-based, < PUPA_MAX_DEVICES) in
+ * VmmConfig.devices and in every frame about it. */
+#define PUPA_DEVICE_NAME_SIZE 4
+static inline void pupa_device_name(char out[PUPA_DEVICE_NAME_SIZE], unsigned index)
+{
+    out[0] = 'v';
+    out[1] = 'd';
+    out[2] = (char)('a' + (index < PUPA_MAX_DEVICES ? index : PUPA_MAX_DEVICES));
+    out[3] = '\0';
+}
 
 #define PUPA_STRLCPY(dst, src) pupa_strlcpy((dst), (src), sizeof(dst))
 

@@ -1,7 +1,7 @@
 /* path.c: qemu's path arithmetic for names an image mentions (no file is touched). */
 #include <string.h>
 
-#include "format.h"
+#include "pupa/path.h"
 
 /* qemu's path_has_protocol(): "name:" before any '/' means a protocol prefix. */
 static bool path_has_protocol(const char *path)
@@ -11,7 +11,7 @@ static bool path_has_protocol(const char *path)
     return p != NULL && (slash == NULL || p < slash);
 }
 
-bool fmt_path_combine(char *dst, size_t cap, const char *base, const char *name)
+bool pupa_path_combine(char *dst, size_t cap, const char *base, const char *name)
 {
     size_t prefix = 0;
 
