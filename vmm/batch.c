@@ -308,13 +308,14 @@ static int prepare(struct batch *b)
 
 static int exit_code(const struct batch *b)
 {
-    int code = b->totals.failed ? 1 : 0;
+    /* compare: qemu-img's statuses, the worst pair's */
+    int code = b->o->op->own_exit ? b->totals.max_status : b->totals.failed ? 1 : 0;
     if (b->out_errno && b->out_errno != EPIPE)
         pupa_err("error writing the results to standard output: %s", strerror(b->out_errno));
     if (b->out_errno)
         code = 1; /* results were lost: never 0 */
     if (code == 0 && b->o->require_safe && b->totals.unsafe > 0)
-        code = 3;
+        code = b->o->op->own_exit ? 2 : 3;
     if (interrupted)
         code = 130;
     return code;
@@ -357,13 +358,15 @@ int batch_run(const struct batch_opts *o)
     b.env = (struct job_env){o, &b.display};
     b.t0 = now_s();
     b.per = o->op->one_per_guest || o->per_guest == 0 ? 1 : o->per_guest;
+    if (o->op->group > 1)
+        b.per = o->op->group; /* compare: a pair per guest */
     if (b.per > PUPA_MAX_DEVICES)
         b.per = PUPA_MAX_DEVICES;
     /* one job per `per` images; commands without images run one guest */
     b.njobs = o->op->takes_images ? (o->nimages + b.per - 1) / b.per : 1;
     b.maxrun = o->jobs ? (o->jobs < MAX_RUNNING ? o->jobs : MAX_RUNNING) : 1;
     b.window = BUDGET_WINDOW(b.maxrun);
-    b.totals.total = o->op->takes_images ? o->nimages : 1;
+    b.totals.total = o->op->takes_images ? o->nimages / (o->op->group ? o->op->group : 1) : 1;
     if (prepare(&b) != 0)
         return 1;
     b.ring = xcalloc(b.window, sizeof(*b.ring));

@@ -43,6 +43,13 @@ struct batch_opts {
     bool verbose;
     bool sandbox;
     bool stats; /* one line of numbers per guest on stderr */
+    /* block operations (map, compare, read --virtual) */
+    const char *const *backing[2];     /* --backing / --backing2: each image's backing files, */
+    size_t nbacking[2];                /* nearest first (the same for every image of a list) */
+    const char *format2;               /* compare -F: the second image's format */
+    uint64_t start_offset, max_length; /* map --start-offset, --max-length */
+    bool has_max_length;
+    bool strict, quiet; /* compare -s, -q */
 };
 
 /* Runs everything; returns pupa's exit status (0, 1, 3 or 130). A reader of stdout

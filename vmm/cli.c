@@ -38,6 +38,9 @@ struct cli {
     const struct cmd_def *cmd;
     struct batch_opts b;
     struct names names;
+    struct names backing[2]; /* --backing, --backing2 */
+    const char **backing_list[2];
+    bool virtual_disk; /* read --virtual */
     const char **images;
     const char *files_from, *guest_path, *guest_log_path, *shard, *progress_name;
     bool null_sep, summary_set, summary, force_share;
@@ -96,6 +99,14 @@ enum opt_id {
     O_STATS,
     O_VERBOSE,
     O_HELP,
+    O_BACKING,
+    O_BACKING2,
+    O_FORMAT2,
+    O_START_OFFSET,
+    O_MAX_LENGTH,
+    O_STRICT,
+    O_QUIET,
+    O_VIRTUAL,
     O_COUNT
 };
 
@@ -337,6 +348,90 @@ static int set_verbose(struct cli *c, const char *v, struct pupa_error *err)
     return 0;
 }
 
+static int set_backing(struct cli *c, const char *v, struct pupa_error *err)
+{
+    if (c->backing[0].n + c->backing[1].n + 2 >= PUPA_MAX_DEVICES)
+        return BAD("--backing: at most %d disks in all", PUPA_MAX_DEVICES);
+    names_add(&c->backing[0], v);
+    return 0;
+}
+
+static int set_backing2(struct cli *c, const char *v, struct pupa_error *err)
+{
+    if (c->backing[0].n + c->backing[1].n + 2 >= PUPA_MAX_DEVICES)
+        return BAD("--backing2: at most %d disks in all", PUPA_MAX_DEVICES);
+    names_add(&c->backing[1], v);
+    return 0;
+}
+
+static int set_format2(struct cli *c, const char *v, struct pupa_error *err)
+{
+    (void)err;
+    c->b.format2 = v;
+    return 0;
+}
+
+/* qemu-img's cvtnum(): a number of bytes, with an optional k/M/G/T/P/E suffix. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+    static const char units[] = "kmgtpe";
+    char *end;
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    uint64_t mul = 1;
+    if (*end) {
+        const char *u = strchr(units, end[0] | 0x20);
+        if (!u || end[1] != '\0')
+            return false;
+        for (const char *k = units; k <= u; k++)
+            mul *= 1024;
+    }
+    if (v > (uint64_t)INT64_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+static int set_start_offset(struct cli *c, const char *v, struct pupa_error *err)
+{
+    if (!parse_size(v, &c->b.start_offset))
+        return BAD("--start-offset must be a number of bytes, not '%s'", v);
+    return 0;
+}
+
+static int set_max_length(struct cli *c, const char *v, struct pupa_error *err)
+{
+    if (!parse_size(v, &c->b.max_length))
+        return BAD("--max-length must be a number of bytes, not '%s'", v);
+    c->b.has_max_length = true;
+    return 0;
+}
+
+static int set_strict(struct cli *c, const char *v, struct pupa_error *err)
+{
+    (void)v, (void)err;
+    c->b.strict = true;
+    return 0;
+}
+
+static int set_quiet(struct cli *c, const char *v, struct pupa_error *err)
+{
+    (void)v, (void)err;
+    c->b.quiet = true;
+    return 0;
+}
+
+static int set_virtual(struct cli *c, const char *v, struct pupa_error *err)
+{
+    (void)v, (void)err;
+    c->virtual_disk = true;
+    return 0;
+}
+
 static const struct opt_def options[O_COUNT] = {
     [O_OUTPUT] = {"output", 0, "human|json", "result format on stdout", set_output},
     [O_FORMAT] = {"format", 'f', "FMT", "use this format instead of probing (like qemu-img -f)",
@@ -384,6 +479,22 @@ static const struct opt_def options[O_COUNT] = {
                  set_stats},
     [O_VERBOSE] = {"verbose", 'v', NULL, "log unknown guest accesses", set_verbose},
     [O_HELP] = {"help", 'h', NULL, "this help", NULL},
+    [O_BACKING] = {"backing", 0, "FILE",
+                   "the image's backing file (repeatable, nearest first); pupa never opens "
+                   "one the image names",
+                   set_backing},
+    [O_BACKING2] = {"backing2", 0, "FILE", "compare: the second image's backing file (repeatable)",
+                    set_backing2},
+    [O_FORMAT2] = {"format2", 'F', "FMT", "compare: the second image's format", set_format2},
+    [O_START_OFFSET] = {"start-offset", 0, "N", "map from this byte of the disk", set_start_offset},
+    [O_MAX_LENGTH] = {"max-length", 0, "N", "map at most this many bytes", set_max_length},
+    [O_STRICT] = {"strict", 's', NULL, "compare: sizes and block status must match too",
+                  set_strict},
+    [O_QUIET] = {"quiet", 'q', NULL, "compare: print nothing, say it with the exit status",
+                 set_quiet},
+    [O_VIRTUAL] = {"virtual", 0, NULL,
+                   "read the virtual disk through its format (qemu-img convert -O raw's bytes)",
+                   set_virtual},
 };
 
 /* ---------------------------------------------------------------- commands */
@@ -412,7 +523,17 @@ static const struct cmd_def commands[] = {
      COMMON | LISTS | OPT(O_FORMAT) | OPT(O_REQUIRE_SAFE) | OPT(O_FORCE_SHARE) |
          OPT(O_BACKING_CHAIN)},
     {"read", "IMAGE...", "read every image fully through virtio-blk (--sha256: print digests)",
-     &op_read, COMMON | LISTS | OPT(O_SHA256) | OPT(O_SECTOR_SIZE) | OPT(O_PER_GUEST)},
+     &op_read,
+     COMMON | LISTS | OPT(O_SHA256) | OPT(O_SECTOR_SIZE) | OPT(O_PER_GUEST) | OPT(O_VIRTUAL) |
+         OPT(O_FORMAT) | OPT(O_BACKING) | OPT(O_REQUIRE_SAFE)},
+    {"map", "IMAGE...", "what qemu-img map says: where the disk's bytes are, read in the guest",
+     &op_map,
+     COMMON | LISTS | OPT(O_FORMAT) | OPT(O_BACKING) | OPT(O_START_OFFSET) | OPT(O_MAX_LENGTH) |
+         OPT(O_REQUIRE_SAFE) | OPT(O_FORCE_SHARE)},
+    {"compare", "A B", "what qemu-img compare says about two images (its exit statuses 0..4)",
+     &op_compare,
+     COMMON | LISTS | OPT(O_FORMAT) | OPT(O_FORMAT2) | OPT(O_BACKING) | OPT(O_BACKING2) |
+         OPT(O_STRICT) | OPT(O_QUIET) | OPT(O_REQUIRE_SAFE) | OPT(O_FORCE_SHARE)},
     {"selftest", "", "boot the guest once and report the backend, time and exits", &op_selftest,
      COMMON},
     {"run", "--guest ELF", "boot any guest ELF that speaks pupa's protocol (development)", &op_run,
@@ -559,10 +680,27 @@ static int validate(struct cli *c)
 {
     if (c->cmd->op == &op_run && !c->guest_path)
         return usage_error(c->cmd, "run needs --guest FILE.elf");
+    if (c->cmd->op == &op_read && !c->virtual_disk &&
+        (c->backing[0].n || c->b.format || c->b.require_safe))
+        return usage_error(c->cmd,
+                           "--backing, --format and --require-safe apply to read --virtual");
+    if (c->virtual_disk && c->b.sector_size != 512)
+        return usage_error(c->cmd, "--sector-size does not apply to read --virtual");
+    if (c->b.format2 && c->cmd->op != &op_compare)
+        return usage_error(c->cmd, "-F applies to compare");
     if (c->null_sep && !c->files_from)
         return usage_error(c->cmd, "-0 applies to --files-from");
     if (c->cmd->op->takes_images && c->names.n == 0 && !c->files_from)
         return usage_error(c->cmd, "no image given");
+    if (c->virtual_disk) /* the virtual disk's chain, one image per guest */
+        c->b.op = &op_read_virtual;
+    for (int k = 0; k < 2; k++) {
+        c->backing_list[k] = xcalloc(c->backing[k].n + 1, sizeof(char *));
+        for (size_t i = 0; i < c->backing[k].n; i++)
+            c->backing_list[k][i] = c->backing[k].buf + c->backing[k].off[i];
+        c->b.backing[k] = c->backing_list[k];
+        c->b.nbacking[k] = c->backing[k].n;
+    }
     return 0;
 }
 
@@ -596,10 +734,11 @@ static void late_defaults(struct cli *c)
     struct batch_opts *b = &c->b;
     /* a list (several names, or a list file) gets list output even when a shard of it
      * holds one image, so that shards merge */
-    b->lines = c->names.n > 1 || c->files_from != NULL;
+    size_t group = b->op->group ? b->op->group : 1; /* compare: one result per pair */
+    b->lines = c->names.n > group || c->files_from != NULL;
     /* without --progress, a single info on a pipe stays quiet like qemu-img */
     if (!c->progress_name && b->progress == DISPLAY_PLAIN &&
-        (b->op == &op_info || b->op == &op_selftest))
+        (b->op == &op_info || b->op == &op_selftest || b->op == &op_map || b->op == &op_compare))
         b->progress = DISPLAY_NONE;
     b->summary =
         c->summary_set ? c->summary : isatty(STDERR_FILENO) && b->lines && b->op == &op_info;
@@ -645,9 +784,9 @@ static void select_images(struct cli *c)
         n = strtoull(strchr(c->shard, '/') + 1, NULL, 10);
     }
     c->images = xcalloc(c->names.n ? c->names.n : 1, sizeof(*c->images));
-    size_t kept = 0;
+    size_t kept = 0, group = c->b.op->group ? c->b.op->group : 1;
     for (size_t i = 0; i < c->names.n; i++) {
-        if (i % n == k - 1)
+        if ((i / group) % n == k - 1) /* compare's pairs stay together */
             c->images[kept++] = c->names.buf + c->names.off[i];
     }
     c->b.images = c->images;
@@ -728,6 +867,9 @@ static int run_command(const struct cmd_def *cmd, int argc, char **argv)
         rc = validate(&c);
     if (rc == 0 && c.files_from)
         rc = read_files_from(&c);
+    if (rc == 0 && c.b.op->group > 1 && c.names.n % c.b.op->group != 0)
+        rc =
+            usage_error(c.cmd, "%s takes images in pairs, not %zu of them", c.cmd->name, c.names.n);
     if (rc == 0) {
         late_defaults(&c);
         select_images(&c);
@@ -738,6 +880,10 @@ static int run_command(const struct cmd_def *cmd, int argc, char **argv)
         rc = 1; /* the backend asked for cannot run here */
     }
     names_free(&c.names);
+    for (int k = 0; k < 2; k++) {
+        names_free(&c.backing[k]);
+        free(c.backing_list[k]);
+    }
     free(c.images);
     free(c.guest_buf);
     return rc;

@@ -48,6 +48,7 @@ struct job *job_new(const struct job_env *env, size_t idx, size_t per)
     double now = now_s();
     status_job_init(&j->st, label, o->operation, now);
     j->st.no_result = !o->op->builds_result;
+    j->st.result.block = o->op->block;
     j->t_start = j->t_active = now;
     j->phase = JOB_RUNNING;
     return j;
@@ -64,7 +65,49 @@ void job_free(struct job *j)
 
 size_t job_outcomes(const struct job *j)
 {
-    return j->env->o->op->takes_images ? j->nimg : 1;
+    const struct op_def *op = j->env->o->op;
+    if (op->group > 1)
+        return 1;
+    return op->takes_images ? j->nimg : 1;
+}
+
+/* A block operation's disks, in the guest's order: each image, then the backing files
+ * the command line gave for it (opened like images, never a file an image names).
+ * false with the outcome set when one does not open or they are too many. */
+static bool open_block_disks(struct job *j)
+{
+    const struct batch_opts *o = j->env->o;
+    struct outcome *out = &j->out[0];
+    for (size_t k = 0; k < j->nimg && k < 2; k++) {
+        if (j->dev[k] < 0)
+            return false;
+        size_t need = 1 + o->nbacking[k];
+        if (j->ndisks + need > PUPA_MAX_DEVICES) {
+            *out = (struct outcome){true,
+                                    ERRC_UNSUPPORTED,
+                                    xasprintf("%s: more than %d disks with its backing files",
+                                              j->names[k], PUPA_MAX_DEVICES),
+                                    false,
+                                    0,
+                                    2};
+            return false;
+        }
+        j->disk[j->ndisks] = j->images[k];
+        j->images[k].fd = -1; /* the disk list owns it now */
+        j->disk_info[j->ndisks++] =
+            (struct worker_disk){(uint32_t)k, 0, k ? o->format2 : o->format, j->names[k]};
+        for (size_t b = 0; b < o->nbacking[k]; b++) {
+            struct pupa_error e;
+            err_init(&e);
+            if (image_open(&j->disk[j->ndisks], o->backing[k][b], NULL, &e) != 0) {
+                *out = (struct outcome){true, e.cls, xstrdup(e.msg), false, 0, 2};
+                return false;
+            }
+            j->disk_info[j->ndisks++] =
+                (struct worker_disk){(uint32_t)k, (uint32_t)(b + 1), NULL, o->backing[k][b]};
+        }
+    }
+    return true;
 }
 
 /* Open the job's images. An image that does not open gets its outcome now and stays
@@ -72,17 +115,25 @@ size_t job_outcomes(const struct job *j)
  * anything to do. */
 static bool open_images(struct job *j)
 {
-    bool per_image = j->env->o->op->takes_images;
+    const struct batch_opts *o = j->env->o;
+    bool per_image = o->op->takes_images, pair = o->op->group > 1;
     for (size_t i = 0; i < j->nimg; i++) {
         struct pupa_error e;
         err_init(&e);
-        if (image_open(&j->images[i], j->names[i], j->env->o->format, &e) == 0)
+        const char *format = pair && i == 1 ? o->format2 : o->format;
+        if (image_open(&j->images[i], j->names[i], format, &e) == 0)
             j->dev[i] = (int)j->ndev++;
+        else if (pair) /* the pair's one outcome: qemu-img compare's status 2 */
+            j->out[0] = j->out[0].decided
+                            ? j->out[0]
+                            : (struct outcome){true, e.cls, xstrdup(e.msg), false, 0, 2};
         else if (per_image)
-            j->out[i] = (struct outcome){true, e.cls, xstrdup(e.msg), false, 0};
+            j->out[i] = (struct outcome){true, e.cls, xstrdup(e.msg), false, 0, 0};
         else
             (void)err_set(&j->err, e.cls, "%s", e.msg);
     }
+    if (o->op->block)
+        return !j->out[0].decided && open_block_disks(j);
     return per_image ? j->ndev > 0 : j->err.cls == ERRC_NONE;
 }
 
@@ -90,11 +141,17 @@ static void close_images(struct job *j)
 {
     for (size_t i = 0; i < j->nimg; i++)
         image_close(&j->images[i]);
+    for (size_t i = 0; i < j->ndisks; i++)
+        image_close(&j->disk[i]);
 }
 
 static uint32_t progress_percent(const struct batch_opts *o)
 {
-    if (o->op != &op_read && o->op != &op_run)
+    /* a block operation can compute for long without reading (a map of many small
+     * clusters): its progress frames are what --timeout sees of it */
+    if (o->op->block && o->progress != DISPLAY_TTY && o->progress != DISPLAY_JSON)
+        return o->progress == DISPLAY_PLAIN ? 10 : 1;
+    if (o->op != &op_read && o->op != &op_run && !o->op->block)
         return 0;
     return o->progress == DISPLAY_TTY || o->progress == DISPLAY_JSON ? 1
            : o->progress == DISPLAY_PLAIN                            ? 10
@@ -114,11 +171,12 @@ static int fork_worker(struct job *j, struct pupa_error *err)
     for (size_t i = 0; i < j->nimg; i++)
         if (j->dev[i] >= 0)
             disks[j->dev[i]] = j->images[i];
-    void *page = mmap(NULL, ACTIVITY_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                      -1, 0);
+    void *page =
+        mmap(NULL, ACTIVITY_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED)
         return err_set(err, ERRC_RESOURCES, "cannot map memory: %s", strerror(errno));
     j->activity = page;
+    bool block = o->op->block;
     struct worker_spec spec = {
         .accel = o->accel,
         .ram_size = o->ram_size,
@@ -126,12 +184,19 @@ static int fork_worker(struct job *j, struct pupa_error *err)
         .elf_len = o->elf_len,
         .operation = o->operation,
         .format = o->format,
-        .filename = o->op == &op_info ? j->names[0] : NULL,
+        .filename = o->op == &op_info || block ? j->names[0] : NULL,
         .sha256 = o->sha256,
         .progress_percent = progress_percent(o),
         .sector_size = o->sector_size,
-        .images = disks,
-        .nimages = j->ndev,
+        .images = block ? j->disk : disks,
+        .nimages = block ? j->ndisks : j->ndev,
+        .disks = block ? j->disk_info : NULL,
+        .start_offset = o->start_offset,
+        .max_length = o->max_length,
+        .has_max_length = o->has_max_length,
+        .strict = o->strict,
+        .require_safe = o->require_safe,
+        .virtual_disk = o->op == &op_read_virtual,
         .guest_log = o->guest_log != NULL,
         .verbose = o->verbose,
         .sandbox = o->sandbox,

@@ -36,6 +36,11 @@ struct job {
     struct image images[PUPA_MAX_DEVICES];
     int dev[PUPA_MAX_DEVICES]; /* image i is the guest's disk dev[i]; -1: it did not open */
     size_t ndev;               /* disks the guest was given */
+    /* block operations: every disk in the guest's order (each image, then its backing
+     * files), its file and its place */
+    struct image disk[PUPA_MAX_DEVICES];
+    struct worker_disk disk_info[PUPA_MAX_DEVICES];
+    size_t ndisks;
     enum job_phase phase;
     struct status_job st; /* progress rows and the guest's result */
     struct outcome out[PUPA_MAX_DEVICES];
@@ -67,7 +72,8 @@ void job_free(struct job *j);
 /* Open the images and fork the worker. false: nothing runs (no image opened, or the
  * worker could not start): the job is over and has to be concluded. */
 bool job_launch(struct job *j);
-/* The outcomes count: one per image, or one for a command without images. */
+/* The outcomes count: one per image (per pair for compare), or one for a command
+ * without images. */
 size_t job_outcomes(const struct job *j);
 
 /* Bytes are waiting on the worker's channel / stderr. job_read_channel returns true

@@ -85,6 +85,21 @@ static enum map_print_status print_human(struct map_print *p, struct strbuf *out
     return MAP_PRINT_OK;
 }
 
+enum map_print_status map_print_entry(struct map_print *p, struct strbuf *out,
+                                      const pupa_MapExtent *e, bool last)
+{
+    enum map_print_status st = check(p, e, last);
+    if (st != MAP_PRINT_OK)
+        return st;
+    p->entries++;
+    p->next = e->start + e->length;
+    p->finished = last;
+    if (!p->json)
+        return print_human(p, out, e);
+    print_json(out, e, last);
+    return MAP_PRINT_OK;
+}
+
 enum map_print_status map_print_frame(struct map_print *p, struct strbuf *out,
                                       const pupa_MapExtentsMessage *m)
 {
@@ -93,21 +108,10 @@ enum map_print_status map_print_frame(struct map_print *p, struct strbuf *out,
     if (m->extents_count == 0)
         return bad(p, "the last frame holds no entry");
     for (pb_size_t i = 0; i < m->extents_count; i++) {
-        const pupa_MapExtent *e = &m->extents[i];
-        bool last = m->last && i + 1 == m->extents_count;
-        enum map_print_status st = check(p, e, last);
+        enum map_print_status st =
+            map_print_entry(p, out, &m->extents[i], m->last && i + 1 == m->extents_count);
         if (st != MAP_PRINT_OK)
             return st;
-        p->entries++;
-        p->next = e->start + e->length;
-        p->finished = last;
-        if (p->json) {
-            print_json(out, e, last);
-        } else {
-            st = print_human(p, out, e);
-            if (st != MAP_PRINT_OK)
-                return st;
-        }
     }
     return MAP_PRINT_OK;
 }

@@ -36,5 +36,8 @@ void map_print_init(struct map_print *p, struct strbuf *out, bool json, bool tty
 /* One MapExtents frame. */
 enum map_print_status map_print_frame(struct map_print *p, struct strbuf *out,
                                       const pupa_MapExtentsMessage *m);
+/* One entry (last: the entry qemu-img prints last). */
+enum map_print_status map_print_entry(struct map_print *p, struct strbuf *out,
+                                      const pupa_MapExtent *e, bool last);
 
 #endif

@@ -324,7 +324,7 @@ static void json_snapshots(struct json_writer *w, const struct report *r)
     json_end_array(w);
 }
 
-static void json_safety(struct json_writer *w, const struct report *r)
+void output_safety_json(struct json_writer *w, const struct report *r)
 {
     json_begin_object(w, "safety");
     json_bool(w, "safe", r->nfindings == 0);
@@ -411,7 +411,7 @@ static void info_json_object(struct json_writer *w, const struct report *r, cons
 
     json_begin_object(w, NULL);
     json_members(w, r, m, n);
-    json_safety(w, r); /* pupa's addition, after everything qemu-img prints */
+    output_safety_json(w, r); /* pupa's addition, after everything qemu-img prints */
     json_end_object(w);
 }
 

@@ -23,6 +23,9 @@ void output_info_json(struct strbuf *out, const struct report *r, const char *fi
 void output_info_json_chain(struct strbuf *out, const struct report *r, const char *filename,
                             bool pretty);
 
+/* pupa's "safety" member: {"safe": bool, "findings": [{"check", "detail"}]}. */
+void output_safety_json(struct json_writer *w, const struct report *r);
+
 /* The qemu QDict iteration order for n keys: fills order[] with indexes. */
 void qdict_order(const char *const *keys, size_t n, size_t *order);
 

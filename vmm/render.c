@@ -13,8 +13,7 @@
 
 /* ---------------------------------------------------------------- outcomes */
 
-__attribute__((format(printf, 3, 4))) static void fail_image(struct outcome *o, enum pupa_errc cls,
-                                                             const char *fmt, ...)
+void render_fail(struct outcome *o, enum pupa_errc cls, const char *fmt, ...)
 {
     if (o->decided)
         return;
@@ -29,7 +28,7 @@ __attribute__((format(printf, 3, 4))) static void fail_image(struct outcome *o, 
     o->error = msg ? msg : xstrdup("out of memory");
 }
 
-static void succeed(struct outcome *o, bool unsafe, uint64_t bytes)
+void render_succeed(struct outcome *o, bool unsafe, uint64_t bytes)
 {
     if (o->decided)
         return;
@@ -42,20 +41,20 @@ static void succeed(struct outcome *o, bool unsafe, uint64_t bytes)
 /* The guest's run failed as a whole: why, as "NAME: cause" (false: it ran to its end,
  * whatever its answer). Interrupted runs say so; a guest that answered in full before
  * it was stopped (info) is judged on its answer. */
-static bool run_failed(struct job *j, struct outcome *o, const char *name, bool answered)
+bool render_run_failed(struct job *j, struct outcome *o, const char *name, bool answered)
 {
     if (j->err.cls != ERRC_NONE) {
-        fail_image(o, j->err.cls, "%s: %s", name, j->err.msg);
+        render_fail(o, j->err.cls, "%s: %s", name, j->err.msg);
         return true;
     }
     if (!j->have_res) {
-        fail_image(o, ERRC_GUEST_FAILURE, "%s: worker exited without a result", name);
+        render_fail(o, ERRC_GUEST_FAILURE, "%s: worker exited without a result", name);
         return true;
     }
     if (j->res.state == VM_EXITED || answered)
         return false;
-    fail_image(o, j->res.state == VM_STOPPED ? ERRC_INTERRUPTED : ERRC_GUEST_FAILURE, "%s: %s",
-               name, j->res.error);
+    render_fail(o, j->res.state == VM_STOPPED ? ERRC_INTERRUPTED : ERRC_GUEST_FAILURE, "%s: %s",
+                name, j->res.error);
     return true;
 }
 
@@ -68,12 +67,12 @@ static void conclude_info(struct job *j, const struct batch_opts *o)
     struct report *r = &j->st.result;
     struct pupa_error e;
     err_init(&e);
-    if (out->decided || run_failed(j, out, name, r->complete))
+    if (out->decided || render_run_failed(j, out, name, r->complete))
         return;
     if (report_check_info(r, &e) != 0)
-        fail_image(out, e.cls, "%s: %s", name, e.msg);
+        render_fail(out, e.cls, "%s: %s", name, e.msg);
     else if (!r->success && r->error && r->error_print == pupa_ErrorPrint_ERROR_PRINT_WHOLE_LINE)
-        fail_image(out, ERRC_REFUSED, "%s", r->error);
+        render_fail(out, ERRC_REFUSED, "%s", r->error);
     else if (!r->success)
         (void)err_could_not_open(&e, ERRC_REFUSED, name, "%s",
                                  r->error ? r->error : "unknown error");
@@ -82,16 +81,16 @@ static void conclude_info(struct job *j, const struct batch_opts *o)
                                  "--backing-chain: pupa does not follow the backing file an "
                                  "image names (plain 'pupa info' shows it)");
     if (e.cls != ERRC_NONE)
-        fail_image(out, e.cls, "%s", e.msg);
+        render_fail(out, e.cls, "%s", e.msg);
     if (out->decided)
         return;
     r->actual_size = j->images[0].actual;
     report_derive_findings(r, name); /* a guest can add findings, never remove one */
     if (render_too_large(j, 0, o))
-        fail_image(out, ERRC_RESULT_TOO_LARGE, "%s: guest result exceeds %llu MiB", name,
-                   BUDGET_OUTPUT_BYTES >> 20);
+        render_fail(out, ERRC_RESULT_TOO_LARGE, "%s: guest result exceeds %llu MiB", name,
+                    BUDGET_OUTPUT_BYTES >> 20);
     else
-        succeed(out, r->nfindings > 0, j->images[0].size);
+        render_succeed(out, r->nfindings > 0, j->images[0].size);
 }
 
 static void render_info(struct strbuf *out, const struct job *j, size_t i,
@@ -115,7 +114,8 @@ static void render_info(struct strbuf *out, const struct job *j, size_t i,
     }
 }
 
-const struct op_def op_info = {"info", true, true, true, conclude_info, render_info};
+const struct op_def op_info = {"info", true,  true,          true,       false,
+                               0,      false, conclude_info, render_info};
 
 /* ---------------------------------------------------------------- read */
 
@@ -136,14 +136,14 @@ static void conclude_read(struct job *j, const struct batch_opts *o)
     for (size_t i = 0; i < j->nimg; i++) {
         struct outcome *out = &j->out[i];
         const char *name = j->names[i];
-        if (out->decided || run_failed(j, out, name, false))
+        if (out->decided || render_run_failed(j, out, name, false))
             continue;
         bool ok = o->sha256 ? find_digest(r, j->dev[i]) != NULL : r->success;
         if (ok)
-            succeed(out, false, j->images[i].size);
+            render_succeed(out, false, j->images[i].size);
         else
-            fail_image(out, ERRC_IO, "%s: read failed%s%s", name, r->error ? ": " : "",
-                       r->error ? r->error : "");
+            render_fail(out, ERRC_IO, "%s: read failed%s%s", name, r->error ? ": " : "",
+                        r->error ? r->error : "");
     }
 }
 
@@ -178,16 +178,22 @@ static void render_read(struct strbuf *out, const struct job *j, size_t i,
         sb_puts(out, "\n");
         return;
     }
+    render_read_line(out, name, d ? digest : NULL, j->images[i].size, "bytes read");
+}
+
+void render_read_line(struct strbuf *out, const char *name, const char *digest, uint64_t bytes,
+                      const char *what)
+{
     struct strbuf line;
     sb_init(&line);
-    if (d) {
+    if (digest) {
         struct strbuf esc;
         sb_init(&esc);
         bool escaped = render_sha256sum_name(&esc, name);
         sb_printf(&line, "%s%s  %s\n", escaped ? "\\" : "", digest, esc.s);
         sb_free(&esc);
     } else {
-        sb_printf(&line, "%s: %llu bytes read\n", name, (unsigned long long)j->images[i].size);
+        sb_printf(&line, "%s: %llu %s\n", name, (unsigned long long)bytes, what);
     }
     if (isatty(STDOUT_FILENO)) /* one rule for every terminal: no control characters */
         sanitize_for_tty_keep_newline(line.s);
@@ -195,7 +201,8 @@ static void render_read(struct strbuf *out, const struct job *j, size_t i,
     sb_free(&line);
 }
 
-const struct op_def op_read = {"read", true, false, true, conclude_read, render_read};
+const struct op_def op_read = {"read", true,  false,         true,       false,
+                               0,      false, conclude_read, render_read};
 
 /* ---------------------------------------------------------------- run, selftest */
 
@@ -204,14 +211,14 @@ static void conclude_run(struct job *j, const struct batch_opts *o)
     (void)o;
     struct outcome *out = &j->out[0];
     if (j->err.cls != ERRC_NONE)
-        fail_image(out, j->err.cls, "%s", j->err.msg);
+        render_fail(out, j->err.cls, "%s", j->err.msg);
     else if (!j->have_res)
-        fail_image(out, ERRC_GUEST_FAILURE, "worker exited without a result");
+        render_fail(out, ERRC_GUEST_FAILURE, "worker exited without a result");
     else if (j->res.state != VM_EXITED || j->res.exit_status != 0)
-        fail_image(out, j->res.state == VM_STOPPED ? ERRC_INTERRUPTED : ERRC_GUEST_FAILURE, "%s",
-                   j->res.error[0] ? j->res.error : "guest failed");
+        render_fail(out, j->res.state == VM_STOPPED ? ERRC_INTERRUPTED : ERRC_GUEST_FAILURE, "%s",
+                    j->res.error[0] ? j->res.error : "guest failed");
     else
-        succeed(out, false, 0);
+        render_succeed(out, false, 0);
 }
 
 static void render_run(struct strbuf *out, const struct job *j, size_t i,
@@ -226,14 +233,15 @@ static void render_run(struct strbuf *out, const struct job *j, size_t i,
                   (double)r->run_ns / 1e6, o->accel->name);
 }
 
-const struct op_def op_run = {"run", false, false, false, conclude_run, render_run};
+const struct op_def op_run = {"run", false, false,        false,     false,
+                              0,     false, conclude_run, render_run};
 
 static void conclude_selftest(struct job *j, const struct batch_opts *o)
 {
     conclude_run(j, o);
     if (!j->st.result.complete || !j->st.result.success)
-        fail_image(&j->out[0], ERRC_GUEST_FAILURE,
-                   "selftest: the guest did not confirm its config");
+        render_fail(&j->out[0], ERRC_GUEST_FAILURE,
+                    "selftest: the guest did not confirm its config");
 }
 
 static void render_selftest(struct strbuf *out, const struct job *j, size_t i,
@@ -249,7 +257,7 @@ static void render_selftest(struct strbuf *out, const struct job *j, size_t i,
                   (unsigned long long)r->exits, (unsigned long long)j->st.frames);
 }
 
-const struct op_def op_selftest = {"selftest",        false,          false, true,
+const struct op_def op_selftest = {"selftest",        false,          false, true, false, 0, false,
                                    conclude_selftest, render_selftest};
 
 /* ---------------------------------------------------------------- shared */
@@ -264,7 +272,8 @@ bool render_too_large(const struct job *j, size_t i, const struct batch_opts *o)
 
 bool render_is_block(const struct job *j, size_t i, const struct batch_opts *o)
 {
-    return o->op == &op_info && o->output == OUTPUT_HUMAN && j->out[i].cls == ERRC_NONE;
+    return (o->op == &op_info || o->op == &op_map) && o->output == OUTPUT_HUMAN &&
+           j->out[i].cls == ERRC_NONE;
 }
 
 void render_json_error(struct strbuf *out, const char *name, const struct outcome *o)

@@ -46,8 +46,17 @@ void report_free(struct report *r)
     free(r->backing_format);
     free(r->data_file);
     free(r->error);
+    free(r->warning);
     free(r->keys.slots);
+    for (size_t i = 0; i < r->nlayers; i++) {
+        free(r->layers[i].backing_file);
+        free(r->layers[i].backing_format);
+        free(r->layers[i].data_file);
+    }
+    free(r->extents);
+    bool block = r->block;
     report_init(r);
+    r->block = block;
 }
 
 __attribute__((format(printf, 4, 5))) static int violation(struct report *r, struct pupa_error *err,
@@ -288,7 +297,7 @@ static void add_finding(struct report *r, const char *check, const char *detail)
 
 static int feed_finding(struct report *r, const pupa_FindingMessage *m, struct pupa_error *err)
 {
-    if (r->have_result)
+    if (r->have_result && !r->block) /* block operations: layer after layer */
         return violation(r, err, ERRC_GUEST_FAILURE, "finding after the info result");
     if (r->nfindings == BUDGET_FINDINGS)
         return violation(r, err, ERRC_RESULT_TOO_LARGE, "more than %d findings", BUDGET_FINDINGS);
@@ -329,12 +338,130 @@ static int feed_digest(struct report *r, const pupa_DigestMessage *m, struct pup
     return 0;
 }
 
+/* ---------------------------------------------------------------- block operations */
+
+static char *dup_or_null(const char *s)
+{
+    return s[0] ? xstrdup(s) : NULL;
+}
+
+/* One layer's InfoResult: no tree, no snapshots, each device once. */
+static int feed_layer(struct report *r, const pupa_InfoResultMessage *m, struct pupa_error *err)
+{
+    if (m->node_count || m->snapshot_count || m->specific_type[0])
+        return violation(r, err, ERRC_GUEST_FAILURE, "a layer's result with a tree");
+    if (m->format[0] == '\0')
+        return violation(r, err, ERRC_GUEST_FAILURE, "info result without a format");
+    if (r->nlayers == PUPA_MAX_DEVICES)
+        return violation(r, err, ERRC_GUEST_FAILURE, "more layers than disks");
+    for (size_t i = 0; i < r->nlayers; i++) {
+        if (strcmp(r->layers[i].device, m->device) == 0)
+            return violation(r, err, ERRC_GUEST_FAILURE, "two results for one disk");
+    }
+    if (hold(r, err,
+             strlen(m->backing_file) + strlen(m->backing_format) + strlen(m->external_data_file)) !=
+        0)
+        return -1;
+    struct report_layer *l = &r->layers[r->nlayers++];
+    PUPA_STRLCPY(l->device, m->device);
+    PUPA_STRLCPY(l->format, m->format);
+    l->virtual_size = m->virtual_size;
+    l->flags = m->flags;
+    l->backing_file = dup_or_null(m->backing_file);
+    l->backing_format = dup_or_null(m->backing_format);
+    l->data_file = dup_or_null(m->external_data_file);
+    if (r->nlayers == 1) { /* the image itself: the fields the verdict reads */
+        r->have_result = true;
+        PUPA_STRLCPY(r->format, m->format);
+        r->virtual_size = m->virtual_size;
+        r->cluster_size = m->cluster_size;
+        r->flags = m->flags;
+    }
+    return 0;
+}
+
+static int feed_extents(struct report *r, const pupa_MapExtentsMessage *m, struct pupa_error *err)
+{
+    if (r->extents_last)
+        return violation(r, err, ERRC_GUEST_FAILURE, "map entries after the last one");
+    if (m->extents_count == 0)
+        return violation(r, err, ERRC_GUEST_FAILURE, "an empty map frame");
+    if (hold(r, err, m->extents_count * sizeof(pupa_MapExtent)) != 0)
+        return -1;
+    if (r->cap_extents - r->nextents < m->extents_count) {
+        r->cap_extents = r->cap_extents ? 2 * r->cap_extents : 1024;
+        r->extents = xrealloc(r->extents, r->cap_extents * sizeof(*r->extents));
+    }
+    memcpy(r->extents + r->nextents, m->extents, m->extents_count * sizeof(*r->extents));
+    r->nextents += m->extents_count;
+    r->extents_last = m->last;
+    return 0;
+}
+
+static int feed_block(struct report *r, const pupa_GuestMessage *m, struct pupa_error *err)
+{
+    switch (m->which_payload) {
+    case pupa_GuestMessage_finding_tag:
+        return feed_finding(r, &m->payload.finding, err);
+    case pupa_GuestMessage_info_result_tag:
+        return feed_layer(r, &m->payload.info_result, err);
+    case pupa_GuestMessage_map_extents_tag:
+        return feed_extents(r, &m->payload.map_extents, err);
+    case pupa_GuestMessage_compare_result_tag:
+        if (r->have_compare)
+            return violation(r, err, ERRC_GUEST_FAILURE, "second compare result");
+        r->have_compare = true;
+        r->compare = m->payload.compare_result;
+        return 0;
+    case pupa_GuestMessage_error_tag:
+        /* the last one is the cause; one before it is what qemu prints first */
+        if (r->nerrors++ > 0) {
+            free(r->warning);
+            r->warning = r->error;
+            r->error = NULL;
+        }
+        r->error =
+            xstrdup(m->payload.error.message[0] ? m->payload.error.message : "operation failed");
+        r->error_print = m->payload.error.print;
+        PUPA_STRLCPY(r->error_device, m->payload.error.device);
+        return 0;
+    case pupa_GuestMessage_digest_tag:
+        return feed_digest(r, &m->payload.digest, err);
+    case pupa_GuestMessage_complete_tag:
+        r->complete = true;
+        r->success = m->payload.complete.success;
+        r->count = m->payload.complete.count;
+        return 0;
+    case pupa_GuestMessage_info_node_tag:
+    case pupa_GuestMessage_snapshot_tag:
+        return violation(r, err, ERRC_GUEST_FAILURE, "an info tree in a block operation");
+    default:
+        return 0; /* init, capacity, progress: for the status display */
+    }
+}
+
+int report_check_block(struct report *r, size_t nlayers, struct pupa_error *err)
+{
+    if (r->broken)
+        return -1;
+    if (!r->complete)
+        return violation(r, err, ERRC_GUEST_FAILURE, "guest stopped without a complete message");
+    if (r->success && r->nlayers != nlayers)
+        return violation(r, err, ERRC_GUEST_FAILURE, "%zu layer results for %zu disks", r->nlayers,
+                         nlayers);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
 int report_feed(struct report *r, const pupa_GuestMessage *m, struct pupa_error *err)
 {
     if (r->broken)
         return -1;
     if (r->complete)
         return violation(r, err, ERRC_GUEST_FAILURE, "frame after the complete message");
+    if (r->block)
+        return feed_block(r, m, err);
     switch (m->which_payload) {
     case pupa_GuestMessage_info_node_tag:
         return feed_node(r, &m->payload.info_node, err);
@@ -417,27 +544,43 @@ static const char *external_extent(const struct report *r, const char *filename)
     return NULL;
 }
 
-void report_derive_findings(struct report *r, const char *filename)
+/* The findings one image's (or layer's) fields imply. */
+static void derive_fields(struct report *r, const char *backing_file, const char *backing_format,
+                          const char *data_file, const char *extent, uint32_t flags,
+                          const char *format)
 {
-    const char *extent;
-    if (!r->have_result)
-        return;
-    if (r->backing_file)
-        DERIVE(r, PUPA_CHECK_BACKING_FILE, PUPA_DETAIL_BACKING_FILE, r->backing_file);
-    if (r->data_file)
-        DERIVE(r, PUPA_CHECK_DATA_FILE, PUPA_DETAIL_DATA_FILE, r->data_file);
-    if ((extent = external_extent(r, filename)))
+    if (backing_file)
+        DERIVE(r, PUPA_CHECK_BACKING_FILE, PUPA_DETAIL_BACKING_FILE, backing_file);
+    if (data_file)
+        DERIVE(r, PUPA_CHECK_DATA_FILE, PUPA_DETAIL_DATA_FILE, data_file);
+    if (extent)
         DERIVE(r, PUPA_CHECK_EXTERNAL_EXTENT,
                "the descriptor names extent file '%s'; qemu would open it, pupa did not", extent);
-    if (r->flags & PUPA_INFO_F_CORRUPT)
+    if (flags & PUPA_INFO_F_CORRUPT)
         DERIVE(r, PUPA_CHECK_CORRUPT, "%s", PUPA_DETAIL_CORRUPT);
-    if (r->flags & PUPA_INFO_F_ENCRYPTED)
+    if (flags & PUPA_INFO_F_ENCRYPTED)
         DERIVE(r, PUPA_CHECK_ENCRYPTED, "%s", PUPA_DETAIL_ENCRYPTED);
-    if ((r->backing_file && pupa_has_control_chars(r->backing_file)) ||
-        (r->backing_format && pupa_has_control_chars(r->backing_format)) ||
-        (r->data_file && pupa_has_control_chars(r->data_file)))
+    if ((backing_file && pupa_has_control_chars(backing_file)) ||
+        (backing_format && pupa_has_control_chars(backing_format)) ||
+        (data_file && pupa_has_control_chars(data_file)))
         DERIVE(r, PUPA_CHECK_CONTROL_CHARS, "%s", PUPA_DETAIL_CONTROL_CHARS);
-    if (!pupa_format_known(r->format))
+    if (!pupa_format_known(format))
         DERIVE(r, PUPA_CHECK_UNKNOWN_FORMAT,
-               "the guest reported format '%s', which is not one qemu-img 7.2 knows", r->format);
+               "the guest reported format '%s', which is not one qemu-img 7.2 knows", format);
+}
+
+void report_derive_findings(struct report *r, const char *filename)
+{
+    if (r->block) { /* every layer of every chain */
+        for (size_t i = 0; i < r->nlayers; i++) {
+            const struct report_layer *l = &r->layers[i];
+            derive_fields(r, l->backing_file, l->backing_format, l->data_file, NULL, l->flags,
+                          l->format);
+        }
+        return;
+    }
+    if (!r->have_result)
+        return;
+    derive_fields(r, r->backing_file, r->backing_format, r->data_file,
+                  external_extent(r, filename), r->flags, r->format);
 }

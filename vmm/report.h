@@ -51,8 +51,31 @@ struct report_keyset {
     size_t cap, used;
 };
 
+/* Block operations (map, compare, read --virtual): one InfoResult per disk, each
+ * layer of each image's chain. */
+struct report_layer {
+    char device[33];
+    char format[33];
+    uint64_t virtual_size;
+    uint32_t flags;
+    char *backing_file, *backing_format, *data_file; /* NULL = none */
+};
+
 struct report {
-    /* InfoResult */
+    /* set by the caller before the first frame: a block operation's frames (several
+     * InfoResults, map entries, a compare result) */
+    bool block;
+    struct report_layer layers[PUPA_MAX_DEVICES];
+    size_t nlayers;
+    pupa_MapExtent *extents; /* map: the entries, in order */
+    size_t nextents, cap_extents;
+    bool extents_last; /* the entry qemu-img prints last arrived */
+    bool have_compare;
+    pupa_CompareResultMessage compare;
+    char *warning;         /* block: an Error frame before the cause (qemu's corruption line) */
+    char error_device[33]; /* block: the disk the cause is about */
+
+    /* InfoResult (block: the first layer's) */
     bool have_result;
     char format[33];
     uint32_t version;
@@ -100,6 +123,9 @@ PUPA_MUST_CHECK int report_feed(struct report *r, const pupa_GuestMessage *m,
 /* After the guest exited: -1 (err set) when the frames do not add up to one
  * consistent info result. */
 PUPA_MUST_CHECK int report_check_info(struct report *r, struct pupa_error *err);
+/* The same for a block operation: a complete message, an InfoResult for every layer
+ * that opened (nlayers of them when the guest succeeded). */
+PUPA_MUST_CHECK int report_check_block(struct report *r, size_t nlayers, struct pupa_error *err);
 /* Add the findings the result's own fields imply and the guest left out (backing
  * file, data file, external extents, encryption, corruption, control characters, a
  * format pupa does not know). filename: the image as the user named it. */

@@ -127,6 +127,8 @@ void status_job_end(struct status_job *j, const struct outcome *o, size_t n, dou
 void status_totals_add(struct status_totals *t, const struct outcome *o)
 {
     t->done++;
+    if (o->status > t->max_status)
+        t->max_status = o->status;
     if (o->cls != ERRC_NONE) {
         t->failed++;
         return;

@@ -34,6 +34,7 @@ struct outcome {
     char *error;        /* the error line (names as given: printers sanitize them) */
     bool unsafe;        /* inspected, with findings */
     uint64_t bytes;     /* read: bytes of the image */
+    int status;         /* ops with their own exit status (compare: qemu-img's 0..4) */
 };
 
 /* One guest's job: the images it works on, as the display and the printers see it. */
@@ -62,6 +63,7 @@ struct status_totals {
     size_t unsafe;      /* inspected with findings */
     size_t not_started; /* never started (interrupt, closed output) */
     uint64_t bytes;     /* read: bytes of the inspected images */
+    int max_status;     /* the largest outcome status (ops with their own exit status) */
 };
 
 void status_job_init(struct status_job *j, const char *label, const char *operation, double now);

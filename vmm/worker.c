@@ -121,10 +121,29 @@ static int encode_config(const struct worker_spec *s, uint8_t *frame, size_t cap
     cfg.progress_percent = s->progress_percent;
     cfg.devices_count = (pb_size_t)s->nimages;
     for (size_t i = 0; i < s->nimages; i++) {
-        pupa_device_name(cfg.devices[i].name, (unsigned)i);
-        cfg.devices[i].sector_size = s->sector_size;
-        cfg.devices[i].size_bytes = s->images[i].size;
+        pupa_DeviceConfig *d = &cfg.devices[i];
+        pupa_device_name(d->name, (unsigned)i);
+        d->sector_size = s->sector_size;
+        d->size_bytes = s->images[i].size;
+        d->allocated_bytes = s->images[i].actual;
+        if (s->disks) {
+            const struct worker_disk *w = &s->disks[i];
+            d->image = w->image;
+            d->layer = w->layer;
+            if (w->format)
+                PUPA_STRLCPY(d->format, w->format);
+            size_t n = strlen(w->filename); /* its last bytes: the name's end is what counts */
+            PUPA_STRLCPY(d->filename,
+                         w->filename +
+                             (n < sizeof(d->filename) ? 0 : n - (sizeof(d->filename) - 1)));
+        }
     }
+    cfg.start_offset = s->start_offset;
+    cfg.max_length = s->max_length;
+    cfg.has_max_length = s->has_max_length;
+    cfg.strict = s->strict;
+    cfg.require_safe = s->require_safe;
+    cfg.virtual_disk = s->virtual_disk;
     return pupa_frame_encode(pupa_VmmConfig_fields, &cfg, frame, cap, len) == PUPA_FRAME_OK ? 0
                                                                                             : -1;
 }

@@ -15,6 +15,14 @@
 
 struct accel_ops;
 
+/* A block operation's disk: which image it belongs to and its place in that image's
+ * chain (VmmConfig's DeviceConfig.image/layer/format/filename). */
+struct worker_disk {
+    uint32_t image, layer;
+    const char *format;   /* -f / -F for a chain's first disk, else NULL */
+    const char *filename; /* as the user gave it */
+};
+
 /* Everything a worker needs, decided by the parent before the fork. */
 struct worker_spec {
     const struct accel_ops *accel;
@@ -29,6 +37,9 @@ struct worker_spec {
     uint32_t sector_size;
     const struct image *images; /* opened by the parent; the worker inherits them */
     size_t nimages;
+    const struct worker_disk *disks;   /* block operations: one per image, else NULL */
+    uint64_t start_offset, max_length; /* map */
+    bool has_max_length, strict, require_safe, virtual_disk;
     bool guest_log; /* forward COM2 on the channel */
     bool verbose;
     bool sandbox;

@@ -107,24 +107,20 @@ int blk_open_chain(struct blk_node *nodes, struct blk_file *files, size_t n, con
 
 /* ------------------------------------------------------------ block status */
 
-static uint64_t align_down(uint64_t v, uint32_t a)
-{
-    return v / a * a;
-}
-
 /* The driver's answer for [off, off + len), realigned to off (the driver sees
- * its request_alignment), without the generic flags. */
+ * its request_alignment, a power of two), without the generic flags. */
 static int driver_status(struct blk_node *n, uint64_t off, uint64_t len, struct blk_extent *e)
 {
-    uint32_t align = n->ops->request_alignment ? n->ops->request_alignment : 1;
-    uint64_t aoff = align_down(off, align);
-    uint64_t end = fmt_sat_add(off, len), aend = fmt_sat_add(end, align - 1) / align * align;
+    uint64_t mask = n->ops->request_alignment ? n->ops->request_alignment - 1 : 0;
+    uint64_t aoff = off & ~mask;
+    uint64_t aend = fmt_sat_add(fmt_sat_add(off, len), mask) & ~mask;
     uint64_t abytes = aend - aoff;
 
-    memset(e, 0, sizeof(*e));
+    e->flags = 0;
+    e->len = e->offset = e->clen = 0;
     if (n->ops->block_status(n->drv, aoff, abytes, e) != 0)
         return blk_fail(n->error, "Input/output error");
-    if (e->len == 0 || e->len > abytes || (e->len % align != 0 && aoff + e->len != aend))
+    if (e->len == 0 || e->len > abytes || ((e->len & mask) != 0 && aoff + e->len != aend))
         return blk_fail(n->error, "driver returned a bad extent (internal error)");
     uint64_t skip = off - aoff;
     if (e->len <= skip)
@@ -137,19 +133,26 @@ static int driver_status(struct blk_node *n, uint64_t off, uint64_t len, struct 
     return 0;
 }
 
+int blk_status_begin(struct blk_extent *out, uint64_t off, uint64_t *len, uint64_t total)
+{
+    memset(out, 0, sizeof(*out));
+    if (off >= total) {
+        out->flags = BLK_EOF;
+        return 1;
+    }
+    if (*len == 0)
+        return 1;
+    if (*len > total - off)
+        *len = total - off;
+    return 0;
+}
+
 int blk_status(struct blk_node *n, uint64_t off, uint64_t len, struct blk_extent *out)
 {
     uint64_t total = n->size;
 
-    memset(out, 0, sizeof(*out));
-    if (off >= total) {
-        out->flags = BLK_EOF;
+    if (blk_status_begin(out, off, &len, total))
         return 0;
-    }
-    if (len == 0)
-        return 0;
-    if (len > total - off)
-        len = total - off;
     if (driver_status(n, off, len, out) != 0)
         return -1;
 

@@ -133,6 +133,10 @@ int blk_pread(struct blk_file *f, uint64_t off, void *buf, size_t len)
     __attribute__((warn_unused_result));
 /* An fmt_io over the file (reads through the cache) for the parsers. */
 struct fmt_io blk_file_io(struct blk_file *f);
+/* The start every block-status call shares: past the end of a layer of `total` bytes
+ * (EOF, length 0) or a zero-length query, *out is the answer and 1 is returned;
+ * otherwise *len is clamped to the layer and 0 is returned. */
+int blk_status_begin(struct blk_extent *out, uint64_t off, uint64_t *len, uint64_t total);
 /* qemu's file-posix block status of [off, off + len) (the file layer: its
  * length is the file's rounded up to 512 bytes): DATA or ZERO from the host's
  * allocation, OFFSET_VALID, ALLOCATED, EOF. 0, or -1 with error set. */
@@ -142,7 +146,7 @@ int blk_file_status(struct blk_file *f, uint64_t off, uint64_t len, struct blk_e
 /* ------------------------------------------------------------ drivers */
 
 struct blk_driver {
-    uint32_t request_alignment; /* qemu's bs->bl.request_alignment for the format */
+    uint32_t request_alignment; /* qemu's bs->bl.request_alignment (a power of two) */
     bool supports_backing;      /* the format can have a backing file */
     int (*block_status)(void *drv, uint64_t off, uint64_t len, struct blk_extent *out);
     int (*read)(void *drv, uint64_t off, void *buf, size_t len);

@@ -137,15 +137,8 @@ int blk_file_status(struct blk_file *f, uint64_t off, uint64_t len, struct blk_e
 {
     uint64_t total = (f->size + 511) / 512 * 512; /* the file layer counts whole sectors */
 
-    memset(out, 0, sizeof(*out));
-    if (off >= total) {
-        out->flags = BLK_EOF;
+    if (blk_status_begin(out, off, &len, total))
         return 0;
-    }
-    if (len == 0)
-        return 0;
-    if (len > total - off)
-        len = total - off;
 
     struct pupa_blk_alloc e;
     if (alloc_lookup(f, off, &e) != 0)

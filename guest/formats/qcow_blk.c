@@ -14,6 +14,10 @@ struct qcowblk {
     struct blk_arena *arena;
     uint32_t cluster_bits, l2_bits;
     uint64_t cluster_size, l1_offset, cluster_offset_mask;
+    /* the last L2 table (qemu's status goes one cluster at a time: a map walks it) */
+    uint64_t l2_cached;           /* its offset + 1; 0 = none */
+    uint64_t l1_cached, l1_entry; /* the last L1 entry read: index + 1, value */
+    uint8_t *l2;
     struct blk_zctx *z;
     uint8_t *cbuf, *cluster;
     uint64_t cached_coffset; /* + 1; 0 = nothing cached */
@@ -23,12 +27,17 @@ struct qcowblk {
 static int cluster_entry(struct qcowblk *q, uint64_t off, uint64_t *entry)
 {
     uint64_t l1_index = off >> (q->l2_bits + q->cluster_bits);
-    uint8_t b[8];
     *entry = 0;
-    /* the L1 table covers the whole disk (the parser checked its size and range) */
-    if (blk_pread(q->file, q->l1_offset + l1_index * 8, b, 8) != 0)
-        return blk_fail(q->error, "Input/output error");
-    uint64_t l2_offset = fmt_be64(b);
+    if (q->l1_cached != l1_index + 1) {
+        uint8_t b[8];
+        q->l1_cached = 0;
+        /* the L1 table covers the whole disk (the parser checked its size and range) */
+        if (blk_pread(q->file, q->l1_offset + l1_index * 8, b, 8) != 0)
+            return blk_fail(q->error, "Input/output error");
+        q->l1_entry = fmt_be64(b);
+        q->l1_cached = l1_index + 1;
+    }
+    uint64_t l2_offset = q->l1_entry;
     if (!l2_offset)
         return 0;
     /* qemu reads the whole L2 table at a signed offset: past 2^63 or past its
@@ -37,9 +46,13 @@ static int cluster_entry(struct qcowblk *q, uint64_t off, uint64_t *entry)
     if (!fmt_range_ok(l2_offset, l2_bytes))
         return blk_fail(q->error, "Input/output error");
     uint64_t l2_index = (off >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
-    if (blk_pread(q->file, l2_offset + l2_index * 8, b, 8) != 0)
-        return blk_fail(q->error, "Input/output error");
-    *entry = fmt_be64(b);
+    if (q->l2_cached != l2_offset + 1) {
+        q->l2_cached = 0;
+        if (blk_pread(q->file, l2_offset, q->l2, (size_t)l2_bytes) != 0)
+            return blk_fail(q->error, "Input/output error");
+        q->l2_cached = l2_offset + 1;
+    }
+    *entry = fmt_be64(q->l2 + l2_index * 8);
     return 0;
 }
 
@@ -142,6 +155,9 @@ int qcow_blk_init(struct blk_open *open, struct fmt_info *info, const struct qco
     q->cluster_size = 1ull << h->cluster_bits;
     q->l1_offset = h->l1_table_offset;
     q->cluster_offset_mask = (1ull << (63 - h->cluster_bits)) - 1;
+    q->l2 = blk_alloc(open->arena, 8u << h->l2_bits, 64);
+    if (!q->l2)
+        return fmt_fail(info, "Cannot allocate memory");
     open->ops = &qcow_driver;
     open->drv = q;
     return 0;

@@ -36,9 +36,10 @@ static void layer_done(void *ctx, size_t i, const struct fmt_info *info, bool ok
 
     if (!ok) {
         fmt_tape_drop(&l->tape);
-        pupa_msg_error(&m, l->operation, d->dev.name, 0,
-                       info->error_whole ? PUPA_INFO_ERROR_WHOLE : PUPA_INFO_ERROR_OPEN,
+        pupa_msg_error(&m, l->operation, d->dev.name, 0, 0,
                        info->error[0] ? info->error : "Could not open image");
+        m.payload.error.print = info->error_whole ? pupa_ErrorPrint_ERROR_PRINT_WHOLE_LINE
+                                                  : pupa_ErrorPrint_ERROR_PRINT_OPEN;
         rt_send(&m);
         return;
     }
